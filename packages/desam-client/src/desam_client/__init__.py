@@ -1,0 +1,1 @@
+"""DeSAM client SDK."""

@@ -1,0 +1,1 @@
+"""DeSAM testing tools."""
