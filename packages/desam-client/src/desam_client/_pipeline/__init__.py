@@ -1,0 +1,1 @@
+"""The call pipeline: hooks, auth, retries and deadlines around the transport."""

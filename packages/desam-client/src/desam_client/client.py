@@ -1,0 +1,195 @@
+"""The blocking client, :class:`DeSAMClient`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from desam_client._base import DEFAULT, ClientBase, RetryArg, TimeoutArg
+from desam_client._core import operations as ops
+from desam_client._pipeline.runner import SyncRunner
+from desam_client.models import BatchCancelResult, Job, JobList, JobStatus
+
+
+class DeSAMClient(ClientBase):
+    """A blocking client for a DeSAM scheduler. Safe to share across threads.
+
+    Args:
+        host: The scheduler's host name or IP (default: ``DESAM_HOST``).
+        port: Its client port (default: ``DESAM_PORT``, else 50051).
+        api_key: Your API key (default: ``DESAM_API_KEY``). Never logged or shown.
+        cert_path: PEM file of the CA (or the server certificate) to verify the scheduler
+            with; turns TLS on (default: ``DESAM_CERT_PATH``).
+        timeout: Deadline of each attempt of a call, in seconds.
+        target: A full gRPC target instead of host and port, e.g.
+            ``"dns:///scheduler.example:50051"`` (balanced round-robin over its addresses).
+        tls: ``True`` for TLS with the system's CA store when no ``cert_path`` is given.
+        client_cert_path: PEM client certificate chain for mutual TLS (with ``client_key_path``).
+        client_key_path: PEM private key for mutual TLS.
+        server_name: Host name expected in the server certificate, when it differs from ``host``.
+        allow_insecure: Allow plaintext to a host that is not a loopback address.
+        channel_options: Extra gRPC channel options (keepalive, message sizes, ...).
+        load_balancing: A gRPC load-balancing policy name (``"round_robin"``, ``"pick_first"``).
+        retry: The default :class:`~desam_client.RetryPolicy`; None turns retries off.
+        plugins: Plugin objects (see :mod:`desam_client.plugins`).
+        load_entrypoint_plugins: Load plugins from the ``desam.plugins`` entry points.
+        transport: Name of a registered transport (default ``"grpc"``).
+
+    Every method also takes keyword-only ``call_timeout`` (the per-attempt
+    deadline for this call; None for none) and ``retry`` (a policy, or None);
+    both default to the client's settings.
+
+    Raises:
+        ConfigurationError: A setting is missing or unusable (for example a plaintext
+            connection to a remote host without ``allow_insecure``).
+    """
+
+    _transport_kind = "grpc"
+
+    def __init__(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        api_key: str | None = None,
+        cert_path: str | os.PathLike[str] | None = None,
+        timeout: float = 30.0,
+        *,
+        target: str | None = None,
+        tls: bool | None = None,
+        client_cert_path: str | os.PathLike[str] | None = None,
+        client_key_path: str | os.PathLike[str] | None = None,
+        server_name: str | None = None,
+        allow_insecure: bool = False,
+        channel_options: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+        load_balancing: str | None = None,
+        retry: RetryArg = DEFAULT,
+        plugins: Iterable[object] = (),
+        load_entrypoint_plugins: bool = True,
+        transport: str | None = None,
+    ) -> None:
+        super().__init__(
+            host, port, api_key, cert_path, timeout, target=target, tls=tls, client_cert_path=client_cert_path,
+            client_key_path=client_key_path, server_name=server_name, allow_insecure=allow_insecure,
+            channel_options=channel_options, load_balancing=load_balancing, retry=retry, plugins=plugins,
+            load_entrypoint_plugins=load_entrypoint_plugins, transport=transport,
+        )
+        self._runner = SyncRunner(self._core, self._transport)
+
+    def __enter__(self) -> DeSAMClient:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection. Calls in flight end with ``ClientClosedError``; safe to call twice."""
+        if not self._core.closed:
+            self._runner.close()
+
+    def submit_job(
+        self,
+        name: str,
+        command: str,
+        cpu: int = 1,
+        memory_mb: int = 1024,
+        gpu: int = 0,
+        disk_mb: int = 0,
+        working_dir: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: int | None = None,
+        retries: int = 0,
+        artifacts: Sequence[str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        user_id: str | None = None,
+        *,
+        submission_id: str | None = None,
+        call_timeout: TimeoutArg = DEFAULT,
+        retry: RetryArg = DEFAULT,
+    ) -> str:
+        """Submit a job and return its id.
+
+        ``timeout`` is the job's run-time limit in seconds (None: none), not the RPC
+        deadline (that is ``call_timeout``). ``env``, ``labels`` and ``metadata`` map
+        ``str`` to ``str``; anything else is refused before sending. ``user_id`` None
+        records the job for the API key's own user.
+
+        A retried submission never creates a second job: each submission carries an
+        id in its metadata (``desam-submission-id``; pass ``submission_id`` to choose
+        it), and before sending again the client looks for a job with that id.
+
+        Raises:
+            InvalidArgumentError: An argument is of the wrong type or out of range.
+            InsufficientResourcesError: The job can never fit the cluster.
+            SubmissionUnknownError: Every attempt ended without a reply; the job may
+                exist. ``client.find_submission(error.submission_id)`` tells.
+        """
+        flow = ops.submit_job(
+            name=name, command=command, cpu=cpu, memory_mb=memory_mb, gpu=gpu, disk_mb=disk_mb,
+            working_dir=working_dir, env=env, timeout=timeout, retries=retries, artifacts=artifacts,
+            labels=labels, description=description, metadata=metadata, user_id=user_id,
+            submission_id=submission_id,
+        )
+        return self._runner.run(flow, self._options(call_timeout, retry))
+
+    def find_submission(self, submission_id: str, *, user_id: str | None = None,
+                        call_timeout: TimeoutArg = DEFAULT, retry: RetryArg = DEFAULT) -> str | None:
+        """The id of the job created by the submission ``submission_id``, or None if there is none.
+
+        Looks through the newest 100 jobs visible to the key (of ``user_id`` if given).
+        """
+        return self._runner.run(ops.find_submission(submission_id, user_id), self._options(call_timeout, retry))
+
+    def get_status(self, job_id: str, *, call_timeout: TimeoutArg = DEFAULT, retry: RetryArg = DEFAULT
+                   ) -> JobStatus:
+        """The job's status; a :class:`JobStatus`, which compares equal to its name (``"RUNNING"``)."""
+        return self._runner.run(ops.get_status(job_id), self._options(call_timeout, retry))
+
+    def get_info(self, job_id: str, *, call_timeout: TimeoutArg = DEFAULT, retry: RetryArg = DEFAULT) -> Job:
+        """Everything the scheduler records about the job.
+
+        Raises:
+            JobNotFoundError: No such job.
+            PermissionDeniedError: The job belongs to someone else.
+        """
+        return self._runner.run(ops.get_info(job_id), self._options(call_timeout, retry))
+
+    def list_jobs(self, user_id: str | None = None, status: str | JobStatus | None = None, limit: int = 100,
+                  offset: int = 0, *, call_timeout: TimeoutArg = DEFAULT, retry: RetryArg = DEFAULT) -> list[Job]:
+        """One page of jobs, newest first.
+
+        ``status`` is a status name or :class:`JobStatus` (a misspelt name is an error,
+        not "any"); ``limit`` 0 asks for the scheduler's default page size.
+        """
+        return self._runner.run(ops.list_jobs(user_id, status, limit, offset), self._options(call_timeout, retry))
+
+    def cancel(self, job_id: str, *, call_timeout: TimeoutArg = DEFAULT, retry: RetryArg = DEFAULT) -> bool:
+        """Cancel a job: True if this call cancelled it, False if it had already ended.
+
+        Raises:
+            JobNotFoundError: No such job.
+        """
+        return self._runner.run(ops.cancel(job_id), self._options(call_timeout, retry))
+
+    def batch_get_info(self, job_ids: Sequence[str], *, call_timeout: TimeoutArg = DEFAULT,
+                       retry: RetryArg = DEFAULT) -> JobList:
+        """The jobs found among ``job_ids``, in request order.
+
+        The result is a ``list`` whose ``missing`` attribute names the ids the scheduler
+        did not return. Long lists are split over several requests.
+        """
+        return self._runner.run(ops.batch_get_info(job_ids), self._options(call_timeout, retry))
+
+    def batch_cancel(self, job_ids: Sequence[str], *, call_timeout: TimeoutArg = DEFAULT,
+                     retry: RetryArg = DEFAULT) -> BatchCancelResult:
+        """Cancel many jobs: ``{job_id: cancelled}`` for every id; reasons in ``result.messages``."""
+        return self._runner.run(ops.batch_cancel(job_ids), self._options(call_timeout, retry))
+
+    def get_logs(self, job_id: str, from_line: int = 0, max_lines: int = 1000, *,
+                 call_timeout: TimeoutArg = DEFAULT, retry: RetryArg = DEFAULT) -> str:
+        """Up to ``max_lines`` lines of the job's output from line ``from_line`` (0-based)."""
+        return self._runner.run(ops.get_logs(job_id, from_line, max_lines), self._options(call_timeout, retry))
