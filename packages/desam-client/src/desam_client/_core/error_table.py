@@ -56,7 +56,7 @@ _GENERIC = ErrorKind(exc.DeSAMError)
 
 # Substrings gRPC puts in the details of a failed TLS handshake. Such a failure never
 # heals by itself, so it is reported at once instead of being retried.
-_TLS_MARKERS = ("ssl", "tls", "handshake", "certificate", "peer name", "x509")
+_TLS_MARKERS = ("ssl", "tls", "handshake", "certificate", "peer name", "x509", "verification", "hostname")
 
 
 def kind_for_code(error_code: str) -> ErrorKind:

@@ -20,9 +20,9 @@ class RetryPolicy:
     repeated only after a look-up shows the earlier attempt created no job.
     """
 
-    max_attempts: int = 5
+    max_attempts: int = 6
     """Attempts in all, the first included (1 = no retries)."""
-    initial_backoff: float = 0.1
+    initial_backoff: float = 0.2
     """Upper bound of the first pause, in seconds."""
     max_backoff: float = 5.0
     """Upper bound of any pause, in seconds."""
