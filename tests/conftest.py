@@ -9,9 +9,14 @@ serves both clients.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -111,3 +116,46 @@ def make_client(fake: FakeScheduler, client_kind: str) -> Iterator[Callable[...,
 def client(make_client: Callable[..., Any]) -> Any:
     """A client of the current kind, with alice's key."""
     return make_client()
+
+
+@contextlib.contextmanager
+def _dev_server(*args: str, log: Path) -> Iterator[tuple[str, int]]:
+    cmd = [sys.executable, "-m", "desam_testing.devserver", *args]
+    with log.open("w") as err, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline().strip()
+            if "listening on" not in line:
+                proc.kill()
+                proc.wait(timeout=10)
+                raise AssertionError(f"the dev server did not start: {line!r} {log.read_text()[-2000:]}")
+            host, _, port = line.rsplit(" ", 1)[1].rpartition(":")
+            yield host, int(port)
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            try:
+                code = proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise AssertionError("the dev server did not stop on SIGTERM") from None
+        assert code == 0, f"the dev server exited with {code}: {log.read_text()[-2000:]}"
+
+
+@pytest.fixture
+def dev_server(tmp_path: Path) -> Callable[..., contextlib.AbstractContextManager[tuple[str, int]]]:
+    """Start ``desam-dev-server`` as a subprocess: ``with dev_server("--port", "0") as (host, port):``.
+
+    A data directory under ``tmp_path`` is added unless one is given; the server is stopped
+    with SIGTERM at the end of the block and must exit 0.
+    """
+
+    started: list[int] = []
+
+    def start(*args: str) -> contextlib.AbstractContextManager[tuple[str, int]]:
+        extra = [] if "--data-dir" in args else ["--data-dir", str(tmp_path / "dev-server-data")]
+        started.append(1)
+        return _dev_server(*args, *extra, log=tmp_path / f"dev-server-{len(started)}.log")
+
+    return start
