@@ -392,6 +392,14 @@ def test_submission_id_makes_submit_idempotent(stub: pbg.ClientServiceStub, fake
     assert len(fake.jobs) == 3
 
 
+def test_deduplication_can_be_switched_off(stub: pbg.ClientServiceStub, fake: FakeScheduler) -> None:
+    assert fake.dedup_submissions
+    fake.dedup_submissions = False
+    request = pb.SubmitJobRequest(api_key=ALICE, name="n", command="c", metadata={"desam-submission-id": "s"})
+    assert stub.SubmitJob(request).job_id != stub.SubmitJob(request).job_id
+    assert len(fake.jobs) == 2
+
+
 def test_unknown_status_numbers_go_over_the_wire(stub: pbg.ClientServiceStub, fake: FakeScheduler) -> None:
     job_id = fake.inject_job(owner="alice", name="future", command="c", status=42, submit_time=1_700_000_000)
     reply = stub.QueryJob(pb.QueryJobRequest(api_key=ALICE, job_id=job_id))

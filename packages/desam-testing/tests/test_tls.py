@@ -12,8 +12,6 @@ from desam_proto import client_pb2_grpc as pbg
 from desam_testing import FakeScheduler, ServerTLS
 from desam_testing.tls import generate_test_certificates
 
-pytest.importorskip("cryptography")
-
 
 def list_jobs(channel: grpc.Channel, timeout: float = 5.0) -> pb.ListJobsResponse:
     return pbg.ClientServiceStub(channel).ListJobs(pb.ListJobsRequest(api_key="sk-test"), timeout=timeout)
