@@ -34,8 +34,15 @@ TEST_DEPS = (
     "cryptography>=42",
 )
 LINT_DEPS = ("ruff==0.15.*",)
-TYPE_DEPS = ("mypy>=1.13", "types-protobuf", "types-grpcio", "pytest>=8.3", "hypothesis>=6.100",
-             "opentelemetry-sdk>=1.20", "cryptography>=42")
+TYPE_DEPS = (
+    "mypy>=1.13",
+    "types-protobuf",
+    "types-grpcio",
+    "pytest>=8.3",
+    "hypothesis>=6.100",
+    "opentelemetry-sdk>=1.20",
+    "cryptography>=42",
+)
 PROTO_GEN_DEPS = ("grpcio-tools==1.66.2", "mypy-protobuf==3.6.0")
 # mkdocs 1.6 for the link and anchor validation settings; mkdocstrings-python 1.16 for glob
 # `paths` and griffe extensions given as files (docs/_hooks/griffe_rst.py); ruff formats the
@@ -61,8 +68,12 @@ def _lint(session: nox.Session) -> None:
 
 def _typecheck(session: nox.Session) -> None:
     session.install(*TYPE_DEPS, *EDITABLE)
-    session.run("mypy", "packages/desam-proto/src/desam_proto", "packages/desam-client/src/desam_client",
-                "packages/desam-testing/src/desam_testing")
+    session.run(
+        "mypy",
+        "packages/desam-proto/src/desam_proto",
+        "packages/desam-client/src/desam_client",
+        "packages/desam-testing/src/desam_testing",
+    )
 
 
 @nox.session
@@ -83,7 +94,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the three packages."""
+    """Mypy --strict over the three packages."""
     _typecheck(session)
 
 

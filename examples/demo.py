@@ -35,8 +35,21 @@ def check(what: str, ok: bool) -> None:
 @contextmanager
 def dev_server(data_dir: Path) -> Iterator[tuple[str, int]]:
     """Start ``desam-dev-server`` on a free port; yield (host, port); stop it with SIGTERM."""
-    cmd = [sys.executable, "-m", "desam_testing.devserver", "--port", "0", "--executor", "local",
-           "--api-key", f"{API_KEY}=demo", "--data-dir", str(data_dir), "--cpu", "4"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "desam_testing.devserver",
+        "--port",
+        "0",
+        "--executor",
+        "local",
+        "--api-key",
+        f"{API_KEY}=demo",
+        "--data-dir",
+        str(data_dir),
+        "--cpu",
+        "4",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -65,13 +78,22 @@ def wait(client: DeSAMClient, job_id: str, limit: float = 60.0) -> JobStatus:
 
 def main() -> int:
     """Run the demo; 0 when every expectation held."""
-    with tempfile.TemporaryDirectory(prefix="desam-demo-") as tmp, dev_server(Path(tmp) / "data") as (host, port):
+    with (  # noqa: SIM117 - the client is closed before the server stops, in its own block
+        tempfile.TemporaryDirectory(prefix="desam-demo-") as tmp,
+        dev_server(Path(tmp) / "data") as (host, port),
+    ):
         with DeSAMClient(host=host, port=port, api_key=API_KEY) as client:
             print(f"client: {client!r}")
 
             print("\n1. a job that succeeds, with env and a Chinese name")
-            hello = client.submit_job(name="训练任务", command='echo "hello from $GREETING"; echo 第二行',
-                                      env={"GREETING": "DeSAM"}, labels={"demo": "yes"}, cpu=1, memory_mb=64)
+            hello = client.submit_job(
+                name="训练任务",
+                command='echo "hello from $GREETING"; echo 第二行',
+                env={"GREETING": "DeSAM"},
+                labels={"demo": "yes"},
+                cpu=1,
+                memory_mb=64,
+            )
             status = wait(client, hello)
             logs = client.get_logs(hello)
             print(f"  job {hello}: {status}; logs: {logs!r}")
@@ -79,14 +101,19 @@ def main() -> int:
             check("its output came back through GetJobLogs", "hello from DeSAM" in logs and "第二行" in logs)
             info = client.get_info(hello)
             check("name round-trips", info.name == "训练任务")
-            check("timestamps are aware UTC", info.submit_time is not None and info.submit_time.utcoffset() is not None)
+            check(
+                "timestamps are aware UTC",
+                info.submit_time is not None and info.submit_time.utcoffset() is not None,
+            )
 
             print("\n2. a failing job and a timed-out job")
             failing = client.submit_job(name="fails", command="echo about to fail >&2; exit 3", memory_mb=64)
             slow = client.submit_job(name="too slow", command="sleep 30", timeout=1, memory_mb=64)
             failing_status, slow_status = wait(client, failing), wait(client, slow)
-            print(f"  {failing}: {failing_status} ({client.get_info(failing).error_message});"
-                  f" {slow}: {slow_status}")
+            print(
+                f"  {failing}: {failing_status} ({client.get_info(failing).error_message});"
+                f" {slow}: {slow_status}"
+            )
             check("failing job FAILED", failing_status == "FAILED")
             check("stderr is captured", "about to fail" in client.get_logs(failing))
             check("slow job TIMEOUT", slow_status == "TIMEOUT")
@@ -98,21 +125,28 @@ def main() -> int:
             check("cancel() of a running job is True", client.cancel(long_job) is True)
             check("it ends CANCELLED", wait(client, long_job) == "CANCELLED")
             check("cancel() of an ended job is False", client.cancel(hello) is False)
-            batch = [client.submit_job(name=f"批量作业-{i + 1}", command="sleep 30", memory_mb=64)
-                     for i in range(3)]
+            batch = [
+                client.submit_job(name=f"批量作业-{i + 1}", command="sleep 30", memory_mb=64)
+                for i in range(3)
+            ]
             jobs = client.batch_get_info([*batch, "job-does-not-exist"])
             check("batch_get_info finds the 3 jobs", sorted(j.job_id for j in jobs) == sorted(batch))
             check("and reports the missing id", jobs.missing == ("job-does-not-exist",))
             results = client.batch_cancel([*batch, hello])
             print(f"  batch_cancel: {dict(results)} reasons: {results.messages}")
             check("batch_cancel has one entry per id", set(results) == {*batch, hello})
-            check("the queued/running ones were cancelled, the finished one was not",
-                  all(results[j] for j in batch) and results[hello] is False and hello in results.messages)
+            check(
+                "the queued/running ones were cancelled, the finished one was not",
+                all(results[j] for j in batch) and results[hello] is False and hello in results.messages,
+            )
 
             print("\n4. listing")
             listed = client.list_jobs(limit=100)
             print(f"  {len(listed)} jobs, newest first: {[j.name for j in listed[:3]]}")
-            check("list_jobs shows every job", {hello, failing, slow, long_job, *batch} <= {j.job_id for j in listed})
+            check(
+                "list_jobs shows every job",
+                {hello, failing, slow, long_job, *batch} <= {j.job_id for j in listed},
+            )
             try:
                 client.list_jobs(status="RUNNNING")
                 check("a misspelt status is refused", False)
@@ -125,8 +159,11 @@ def main() -> int:
             if hasattr(client, "files"):
                 expected = hashlib.sha256(data.read_bytes()).hexdigest()
                 job = client.files.submit_job_with_files(
-                    name="uses data", command="sha256sum data/dataset.csv",
-                    file_mappings=[(str(data), "data/dataset.csv")], memory_mb=64)
+                    name="uses data",
+                    command="sha256sum data/dataset.csv",
+                    file_mappings=[(str(data), "data/dataset.csv")],
+                    memory_mb=64,
+                )
                 status = wait(client, job)
                 out = client.get_logs(job)
                 print(f"  {job}: {status}; {out.strip()}")

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from desam_client import AsyncDeSAMClient, DeSAMClient
 from desam_testing import FakeScheduler
 

@@ -8,7 +8,7 @@ client = DeSAMClient(
     host="192.168.1.100",
     port=50051,
     api_key="sk-your-api-key",
-    cert_path="./server.crt"  # 生产环境建议使用TLS
+    cert_path="./server.crt",  # 生产环境建议使用TLS
 )
 
 try:
@@ -22,7 +22,7 @@ try:
         env={"CUDA_VISIBLE_DEVICES": "0"},
         timeout=3600,
         artifacts=["dataset.zip", "pretrained.pth"],
-        labels={"project": "cv", "experiment": "baseline"}
+        labels={"project": "cv", "experiment": "baseline"},
     )
     print(f"作业已提交: {job_id}")
 

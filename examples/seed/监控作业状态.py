@@ -1,19 +1,11 @@
 # 监控作业状态 — from the 0.1.x README, unchanged (client.wait() replaces this loop).
-from desam_client import DeSAMClient
 import time
 
-client = DeSAMClient(
-    host="localhost",
-    port=50051,
-    api_key="sk-your-api-key"
-)
+from desam_client import DeSAMClient
 
-job_id = client.submit_job(
-    name="长时间作业",
-    command="python long_task.py",
-    cpu=4,
-    memory_mb=8192
-)
+client = DeSAMClient(host="localhost", port=50051, api_key="sk-your-api-key")
+
+job_id = client.submit_job(name="长时间作业", command="python long_task.py", cpu=4, memory_mb=8192)
 
 # 轮询查询作业状态
 while True:

@@ -1,11 +1,6 @@
 # 错误处理 — the 0.1.x README's exception example; its `submit_job(...)` placeholder
 # is filled with a job that asks for more GPUs than the dev scheduler has.
-from desam_client import (
-    DeSAMClient,
-    AuthenticationError,
-    JobNotFoundError,
-    DeSAMError
-)
+from desam_client import AuthenticationError, DeSAMClient, DeSAMError, JobNotFoundError
 
 client = DeSAMClient(host="localhost", port=50051, api_key="sk-your-api-key")
 

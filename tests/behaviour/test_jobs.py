@@ -7,7 +7,6 @@ from typing import Any
 
 import grpc
 import pytest
-
 from desam_client import (
     AuthenticationError,
     DeSAMError,
@@ -24,17 +23,32 @@ from desam_testing import FakeScheduler
 
 def test_submit_and_get_info_round_trip_every_field(client: Any, fake: FakeScheduler) -> None:
     job_id = client.submit_job(
-        name="ResNet50训练", command="python train.py --lr 0.01", cpu=8, memory_mb=32768, gpu=2, disk_mb=100,
-        working_dir="/workspace/training", env={"CUDA_VISIBLE_DEVICES": "0,1"}, timeout=7200, retries=2,
-        artifacts=["dataset/train.zip", "models/resnet50.pth"], labels={"project": "cv", "优先级": "高"},
-        description="使用ResNet50在ImageNet数据集上训练基线模型", metadata={"owner": "alice@example.com"},
+        name="ResNet50训练",
+        command="python train.py --lr 0.01",
+        cpu=8,
+        memory_mb=32768,
+        gpu=2,
+        disk_mb=100,
+        working_dir="/workspace/training",
+        env={"CUDA_VISIBLE_DEVICES": "0,1"},
+        timeout=7200,
+        retries=2,
+        artifacts=["dataset/train.zip", "models/resnet50.pth"],
+        labels={"project": "cv", "优先级": "高"},
+        description="使用ResNet50在ImageNet数据集上训练基线模型",
+        metadata={"owner": "alice@example.com"},
         user_id="alice-explicit",
     )
     assert isinstance(job_id, str) and job_id
     job = client.get_info(job_id)
     assert isinstance(job, Job)
     assert (job.job_id, job.name, job.command) == (job_id, "ResNet50训练", "python train.py --lr 0.01")
-    assert (job.resources.cpu, job.resources.memory_mb, job.resources.gpu, job.resources.disk_mb) == (8, 32768, 2, 100)
+    assert (job.resources.cpu, job.resources.memory_mb, job.resources.gpu, job.resources.disk_mb) == (
+        8,
+        32768,
+        2,
+        100,
+    )
     assert job.working_dir == "/workspace/training"
     assert job.env == {"CUDA_VISIBLE_DEVICES": "0,1"}
     assert (job.timeout, job.retries) == (7200, 2)
@@ -52,8 +66,12 @@ def test_defaults_match_the_seed_and_user_id_is_not_invented(client: Any, fake: 
     job_id = client.submit_job(name="测试作业", command="echo 'Hello World'")
     sent = fake.requests("SubmitJob")[-1]
     assert sent.user_id == ""  # the 0.1.x client sent a made-up "default_user"
-    assert (sent.resources.cpu_cores, sent.resources.memory_mb, sent.resources.gpu_count, sent.resources.disk_mb) == (
-        1, 1024, 0, 0)
+    assert (
+        sent.resources.cpu_cores,
+        sent.resources.memory_mb,
+        sent.resources.gpu_count,
+        sent.resources.disk_mb,
+    ) == (1, 1024, 0, 0)
     assert (sent.timeout, sent.retries) == (0, 0)
     job = client.get_info(job_id)
     assert job.user_id == "alice"
@@ -63,7 +81,7 @@ def test_defaults_match_the_seed_and_user_id_is_not_invented(client: Any, fake: 
 def test_c16_chinese_names_round_trip_byte_for_byte(client: Any) -> None:
     names = ["训练任务", "批量作业-1"]
     ids = [client.submit_job(name=n, command="true", description=f"描述：{n}") for n in names]
-    for job_id, name in zip(ids, names):
+    for job_id, name in zip(ids, names, strict=False):
         job = client.get_info(job_id)
         assert job.name.encode() == name.encode()
         assert job.description == f"描述：{name}"
@@ -235,7 +253,9 @@ def test_c10_data_dependency_error_is_not_unknown(client: Any, fake: FakeSchedul
     assert job.status == "DATA_DEPENDENCY_ERROR" and job.status_code == 8 and job.is_finished
 
 
-def test_c13_timestamps_are_aware_utc(client: Any, fake: FakeScheduler, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_c13_timestamps_are_aware_utc(
+    client: Any, fake: FakeScheduler, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import time
 
     monkeypatch.setenv("TZ", "Europe/Berlin")

@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-
 from desam_client import ClientClosedError, DeSAMClient, DeSAMError
 from desam_testing import FakeScheduler
 
@@ -52,7 +51,7 @@ def test_c07_close_cuts_a_blocked_call_short(fake: FakeScheduler) -> None:
     def blocked() -> None:
         try:
             client.get_info("job-1")
-        except BaseException as error:  # noqa: BLE001 - recorded for the assertion
+        except BaseException as error:
             outcome.append(error)
 
     caller = threading.Thread(target=blocked)
@@ -106,7 +105,9 @@ def test_c14_repr_and_errors_never_show_the_key(make_client: Any, fake: FakeSche
     with pytest.raises(DeSAMError) as info:
         client.get_info("job-1")  # the fake does not know the canary key
     assert info.value.error_code == "INVALID_API_KEY"
-    fake.faults.add("QueryJob", status=__import__("grpc").StatusCode.INTERNAL, message=f"echo {CANARY}", times=1)
+    fake.faults.add(
+        "QueryJob", status=__import__("grpc").StatusCode.INTERNAL, message=f"echo {CANARY}", times=1
+    )
     with pytest.raises(DeSAMError) as info2:
         client.get_info("job-1", retry=None)
     for error in (info.value, info2.value):

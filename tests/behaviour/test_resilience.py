@@ -8,7 +8,6 @@ from typing import Any
 
 import grpc
 import pytest
-
 from desam_client import (
     DeadlineExceededError,
     DeSAMConnectionError,
@@ -17,7 +16,6 @@ from desam_client import (
     hookimpl,
 )
 from desam_testing import FakeScheduler
-
 
 
 class RetryRecorder:
@@ -53,7 +51,7 @@ def test_c04_scheduler_restarts_on_the_same_port(make_client: Any, keys: dict[st
     def call() -> None:
         try:
             outcome["job"] = client.get_info(job_id)
-        except Exception as error:  # noqa: BLE001 - recorded for the assertion
+        except Exception as error:
             outcome["error"] = error
 
     caller = threading.Thread(target=call)
@@ -68,7 +66,9 @@ def test_c04_scheduler_restarts_on_the_same_port(make_client: Any, keys: dict[st
     assert recorder.retries and all(rpc == "QueryJob" for rpc, _, _ in recorder.retries)
 
 
-def test_c04_with_retries_off_a_down_scheduler_is_a_connection_error(make_client: Any, keys: dict[str, str]) -> None:
+def test_c04_with_retries_off_a_down_scheduler_is_a_connection_error(
+    make_client: Any, keys: dict[str, str]
+) -> None:
     port = _free_port()
     recorder = RetryRecorder()
     with FakeScheduler(api_keys=keys, port=port):
@@ -97,7 +97,9 @@ def test_permanent_errors_are_not_retried(make_client: Any, fake: FakeScheduler)
 
 def test_c05_slow_submission_never_duplicates(make_client: Any, fake: FakeScheduler) -> None:
     fake.faults.add("SubmitJob", reply_delay=2.0, times=1)
-    client = make_client(timeout=0.5, retry=RetryPolicy(max_attempts=4, initial_backoff=0.05, total_timeout=10))
+    client = make_client(
+        timeout=0.5, retry=RetryPolicy(max_attempts=4, initial_backoff=0.05, total_timeout=10)
+    )
     job_id = client.submit_job(name="slow", command="true")
     jobs = client.list_jobs(limit=100)
     assert [j.job_id for j in jobs if j.name == "slow"] == [job_id]
@@ -115,7 +117,9 @@ def test_c05_without_retries_the_caller_learns_how_to_find_it(make_client: Any, 
     assert [j.job_id for j in client.list_jobs() if j.name == "slow"] == [found]
 
 
-def test_c05_lost_replies_never_duplicate_even_without_server_dedup(make_client: Any, fake: FakeScheduler) -> None:
+def test_c05_lost_replies_never_duplicate_even_without_server_dedup(
+    make_client: Any, fake: FakeScheduler
+) -> None:
     fake.dedup_submissions = False  # behave like a scheduler that does not de-duplicate
     fake.faults.add("SubmitJob", lose_reply=True, times=2)
     client = make_client(retry=RetryPolicy(max_attempts=5, initial_backoff=0.01))
@@ -126,7 +130,9 @@ def test_c05_lost_replies_never_duplicate_even_without_server_dedup(make_client:
 
 def test_c05_reads_in_the_same_situation_are_retried(make_client: Any, fake: FakeScheduler) -> None:
     recorder = RetryRecorder()
-    client = make_client(timeout=0.5, plugins=[recorder], retry=RetryPolicy(max_attempts=3, initial_backoff=0.01))
+    client = make_client(
+        timeout=0.5, plugins=[recorder], retry=RetryPolicy(max_attempts=3, initial_backoff=0.01)
+    )
     job_id = client.submit_job(name="x", command="true")
     fake.faults.add("QueryJob", reply_delay=2.0, times=1)
     assert client.get_info(job_id).job_id == job_id
@@ -135,8 +141,9 @@ def test_c05_reads_in_the_same_situation_are_retried(make_client: Any, fake: Fak
 
 def test_deadline_budget_spans_all_attempts(make_client: Any, fake: FakeScheduler) -> None:
     fake.faults.add("QueryJob", status=grpc.StatusCode.UNAVAILABLE)
-    client = make_client(retry=RetryPolicy(max_attempts=1000, initial_backoff=0.05, max_backoff=0.1,
-                                           total_timeout=0.6))
+    client = make_client(
+        retry=RetryPolicy(max_attempts=1000, initial_backoff=0.05, max_backoff=0.1, total_timeout=0.6)
+    )
     with pytest.raises(DeSAMConnectionError):
         client.get_info("job-1")
     assert 2 <= fake.request_count("QueryJob") < 100

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from desam_client import DeSAMError, InvalidArgumentError, SubmitError
 from desam_testing import FakeScheduler
 
@@ -79,7 +78,12 @@ BAD_CALLS = [
 
 @pytest.mark.parametrize(("method", "args", "kwargs", "argument"), BAD_CALLS)
 def test_bad_arguments_name_the_argument_and_send_nothing(
-    client: Any, fake: FakeScheduler, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], argument: str
+    client: Any,
+    fake: FakeScheduler,
+    method: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    argument: str,
 ) -> None:
     with pytest.raises(InvalidArgumentError) as info:
         getattr(client, method)(*args, **kwargs)

@@ -9,12 +9,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from desam_testing.tls import generate_test_certificates
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"
-KEYS = ["--api-key", "sk-your-api-key=alice", "--api-key", "sk-admin-1234567890abcdef=admin",
-        "--admin-key", "sk-admin-1234567890abcdef", "--cpu", "64", "--memory-mb", "262144", "--gpu", "8"]
+KEYS = [
+    "--api-key",
+    "sk-your-api-key=alice",
+    "--api-key",
+    "sk-admin-1234567890abcdef=admin",
+    "--admin-key",
+    "sk-admin-1234567890abcdef",
+    "--cpu",
+    "64",
+    "--memory-mb",
+    "262144",
+    "--gpu",
+    "8",
+]
 
 EXPECTED = {
     "上下文管理器.py": ["作业提交成功: job-"],
@@ -34,8 +45,9 @@ def _port_50051_free() -> None:
 
 
 def _run(script: Path, cwd: Path) -> str:
-    done = subprocess.run([sys.executable, str(script)], cwd=cwd, capture_output=True, text=True, timeout=60,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, f"{script.name} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 

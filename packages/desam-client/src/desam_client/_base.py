@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Union
+from typing import Any
 
 from desam_client import config as config_mod
 from desam_client._pipeline.retry import NO_RETRY, RetryPolicy
@@ -26,8 +26,8 @@ class _Default(enum.Enum):
 #: Distinct from None, which means "no deadline" / "no retries".
 DEFAULT = _Default.DEFAULT
 
-TimeoutArg = Union[float, None, _Default]
-RetryArg = Union[RetryPolicy, None, _Default]
+TimeoutArg = float | None | _Default
+RetryArg = RetryPolicy | None | _Default
 
 
 class ClientBase:
@@ -55,17 +55,28 @@ class ClientBase:
         plugins: Iterable[object],
         load_entrypoint_plugins: bool,
         transport: str | None,
+        tracer_provider: Any = None,
     ) -> None:
         self._config: ClientConfig = config_mod.resolve(
-            host=host, port=port, api_key=api_key, cert_path=cert_path, timeout=timeout, target=target,
-            tls=tls, client_cert_path=client_cert_path, client_key_path=client_key_path,
-            server_name=server_name, allow_insecure=allow_insecure, channel_options=channel_options,
-            retry=_client_retry(retry), load_balancing=load_balancing,
+            host=host,
+            port=port,
+            api_key=api_key,
+            cert_path=cert_path,
+            timeout=timeout,
+            target=target,
+            tls=tls,
+            client_cert_path=client_cert_path,
+            client_key_path=client_key_path,
+            server_name=server_name,
+            allow_insecure=allow_insecure,
+            channel_options=channel_options,
+            retry=_client_retry(retry),
+            load_balancing=load_balancing,
         )
         if isinstance(plugins, (str, bytes)) or not isinstance(plugins, Iterable):
             raise ConfigurationError("plugins: must be a list of plugin objects", argument="plugins")
-        self._plugin_manager = build_manager(default_plugins(self._config.api_key), list(plugins),
-                                             autoload=load_entrypoint_plugins)
+        builtin = default_plugins(self._config.api_key, tracer_provider=tracer_provider)
+        self._plugin_manager = build_manager(builtin, list(plugins), autoload=load_entrypoint_plugins)
         self._core = PipelineCore(self._config, Hooks(self._plugin_manager))
         name = transport or self._transport_kind
         self._transport = transport_factory(self._plugin_manager, name)(self._config)
@@ -91,10 +102,13 @@ class ClientBase:
 
     def _options(self, call_timeout: TimeoutArg, retry: RetryArg) -> CallOptions:
         timeout = self._config.timeout if call_timeout is DEFAULT else call_timeout
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                    or not timeout > 0):
-            raise ConfigurationError(f"call_timeout: must be a positive number of seconds or None, got {timeout!r}",
-                                     argument="call_timeout")
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+        ):
+            raise ConfigurationError(
+                f"call_timeout: must be a positive number of seconds or None, got {timeout!r}",
+                argument="call_timeout",
+            )
         if retry is DEFAULT:
             policy = self._config.retry
         elif retry is None:
@@ -102,8 +116,9 @@ class ClientBase:
         elif isinstance(retry, RetryPolicy):
             policy = retry
         else:
-            raise ConfigurationError(f"retry: must be a RetryPolicy, None or DEFAULT, got {retry!r}",
-                                     argument="retry")
+            raise ConfigurationError(
+                f"retry: must be a RetryPolicy, None or DEFAULT, got {retry!r}", argument="retry"
+            )
         return CallOptions(None if timeout is None else float(timeout), policy)
 
     def __repr__(self) -> str:

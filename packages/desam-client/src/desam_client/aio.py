@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desam_client._base import DEFAULT, ClientBase, RetryArg, TimeoutArg
 from desam_client._core import operations as ops
+from desam_client._core import transfer as tr
+from desam_client._core import waiting as wt
 from desam_client._pipeline.runner import AsyncRunner
+from desam_client.files._driver import run_async
+from desam_client.files.api import AsyncFilesAPI
+from desam_client.files.mappings import FileMappings
 from desam_client.models import BatchCancelResult, Job, JobList, JobStatus
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 
 class AsyncDeSAMClient(ClientBase):
@@ -41,6 +50,8 @@ class AsyncDeSAMClient(ClientBase):
         plugins: Plugin objects (see :mod:`desam_client.plugins`).
         load_entrypoint_plugins: Load plugins from the ``desam.plugins`` entry points.
         transport: Name of a registered transport (default ``"grpc-asyncio"``).
+        tracer_provider: The OpenTelemetry ``TracerProvider`` for the client's spans
+            (default: the global one).
 
     Every method also takes keyword-only ``call_timeout`` (the per-attempt
     deadline for this call; None for none) and ``retry`` (a policy, or None);
@@ -73,27 +84,50 @@ class AsyncDeSAMClient(ClientBase):
         plugins: Iterable[object] = (),
         load_entrypoint_plugins: bool = True,
         transport: str | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         super().__init__(
-            host, port, api_key, cert_path, timeout, target=target, tls=tls, client_cert_path=client_cert_path,
-            client_key_path=client_key_path, server_name=server_name, allow_insecure=allow_insecure,
-            channel_options=channel_options, load_balancing=load_balancing, retry=retry, plugins=plugins,
-            load_entrypoint_plugins=load_entrypoint_plugins, transport=transport,
+            host,
+            port,
+            api_key,
+            cert_path,
+            timeout,
+            target=target,
+            tls=tls,
+            client_cert_path=client_cert_path,
+            client_key_path=client_key_path,
+            server_name=server_name,
+            allow_insecure=allow_insecure,
+            channel_options=channel_options,
+            load_balancing=load_balancing,
+            retry=retry,
+            plugins=plugins,
+            load_entrypoint_plugins=load_entrypoint_plugins,
+            transport=transport,
+            tracer_provider=tracer_provider,
         )
         self._runner = AsyncRunner(self._core, self._transport)
 
     async def __aenter__(self) -> AsyncDeSAMClient:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.close()
 
     async def close(self) -> None:
-        """Close the connection and wait for it. Calls in flight end with ``ClientClosedError``;
-        safe to call twice."""
+        """Close the connection and wait for it; safe to call twice.
+
+        Calls in flight end with ``ClientClosedError``.
+        """
         if not self._core.closed:
             await self._runner.close()
+
+    @functools.cached_property
+    def files(self) -> AsyncFilesAPI:
+        """Data dependencies, as in 0.1.x: quota, uploads, jobs with files (an :class:`AsyncFilesAPI`)."""
+        return AsyncFilesAPI(self)
 
     async def submit_job(
         self,
@@ -113,6 +147,7 @@ class AsyncDeSAMClient(ClientBase):
         metadata: Mapping[str, str] | None = None,
         user_id: str | None = None,
         *,
+        files: FileMappings | None = None,
         submission_id: str | None = None,
         call_timeout: TimeoutArg = DEFAULT,
         retry: RetryArg = DEFAULT,
@@ -128,34 +163,66 @@ class AsyncDeSAMClient(ClientBase):
         id in its metadata (``desam-submission-id``; pass ``submission_id`` to choose
         it), and before sending again the client looks for a job with that id.
 
+        ``files`` ships local data with the job: ``{mount_path: local_path}`` (a file, or
+        a directory that is packed and unpacked there), as ``client.files.submit_job_with_files``
+        does; only bytes the scheduler lacks are uploaded. ``artifacts`` is something else:
+        names the scheduler merely records. The two cannot be combined.
+
         Raises:
             InvalidArgumentError: An argument is of the wrong type or out of range.
             InsufficientResourcesError: The job can never fit the cluster.
             SubmissionUnknownError: Every attempt ended without a reply; the job may
                 exist. ``client.find_submission(error.submission_id)`` tells.
+            FileNotFoundError: A path in ``files`` does not exist (nothing was sent).
+            FileTransferError: ``files`` could not be shipped (``QuotaExceededError``, ...).
         """
-        flow = ops.submit_job(
-            name=name, command=command, cpu=cpu, memory_mb=memory_mb, gpu=gpu, disk_mb=disk_mb,
-            working_dir=working_dir, env=env, timeout=timeout, retries=retries, artifacts=artifacts,
-            labels=labels, description=description, metadata=metadata, user_id=user_id,
+        flow = tr.submit_job(
+            files,
+            self.files.settings,
+            name=name,
+            command=command,
+            cpu=cpu,
+            memory_mb=memory_mb,
+            gpu=gpu,
+            disk_mb=disk_mb,
+            working_dir=working_dir,
+            env=env,
+            timeout=timeout,
+            retries=retries,
+            artifacts=artifacts,
+            labels=labels,
+            description=description,
+            metadata=metadata,
+            user_id=user_id,
             submission_id=submission_id,
         )
-        return await self._runner.run(flow, self._options(call_timeout, retry))
+        return await run_async(self._runner, flow, self._options(call_timeout, retry))
 
-    async def find_submission(self, submission_id: str, *, user_id: str | None = None,
-                        call_timeout: TimeoutArg = DEFAULT, retry: RetryArg = DEFAULT) -> str | None:
+    async def find_submission(
+        self,
+        submission_id: str,
+        *,
+        user_id: str | None = None,
+        call_timeout: TimeoutArg = DEFAULT,
+        retry: RetryArg = DEFAULT,
+    ) -> str | None:
         """The id of the job created by the submission ``submission_id``, or None if there is none.
 
-        Looks through the newest 100 jobs visible to the key (of ``user_id`` if given).
+        Looks through the newest 1000 jobs visible to the key (of ``user_id`` if given).
         """
-        return await self._runner.run(ops.find_submission(submission_id, user_id), self._options(call_timeout, retry))
+        return await self._runner.run(
+            ops.find_submission(submission_id, user_id), self._options(call_timeout, retry)
+        )
 
-    async def get_status(self, job_id: str, *, call_timeout: TimeoutArg = DEFAULT, retry: RetryArg = DEFAULT
-                   ) -> JobStatus:
+    async def get_status(
+        self, job_id: str, *, call_timeout: TimeoutArg = DEFAULT, retry: RetryArg = DEFAULT
+    ) -> JobStatus:
         """The job's status; a :class:`JobStatus`, which compares equal to its name (``"RUNNING"``)."""
         return await self._runner.run(ops.get_status(job_id), self._options(call_timeout, retry))
 
-    async def get_info(self, job_id: str, *, call_timeout: TimeoutArg = DEFAULT, retry: RetryArg = DEFAULT) -> Job:
+    async def get_info(
+        self, job_id: str, *, call_timeout: TimeoutArg = DEFAULT, retry: RetryArg = DEFAULT
+    ) -> Job:
         """Everything the scheduler records about the job.
 
         Raises:
@@ -164,16 +231,28 @@ class AsyncDeSAMClient(ClientBase):
         """
         return await self._runner.run(ops.get_info(job_id), self._options(call_timeout, retry))
 
-    async def list_jobs(self, user_id: str | None = None, status: str | JobStatus | None = None, limit: int = 100,
-                  offset: int = 0, *, call_timeout: TimeoutArg = DEFAULT, retry: RetryArg = DEFAULT) -> list[Job]:
+    async def list_jobs(
+        self,
+        user_id: str | None = None,
+        status: str | JobStatus | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        *,
+        call_timeout: TimeoutArg = DEFAULT,
+        retry: RetryArg = DEFAULT,
+    ) -> list[Job]:
         """One page of jobs, newest first.
 
         ``status`` is a status name or :class:`JobStatus` (a misspelt name is an error,
         not "any"); ``limit`` 0 asks for the scheduler's default page size.
         """
-        return await self._runner.run(ops.list_jobs(user_id, status, limit, offset), self._options(call_timeout, retry))
+        return await self._runner.run(
+            ops.list_jobs(user_id, status, limit, offset), self._options(call_timeout, retry)
+        )
 
-    async def cancel(self, job_id: str, *, call_timeout: TimeoutArg = DEFAULT, retry: RetryArg = DEFAULT) -> bool:
+    async def cancel(
+        self, job_id: str, *, call_timeout: TimeoutArg = DEFAULT, retry: RetryArg = DEFAULT
+    ) -> bool:
         """Cancel a job: True if this call cancelled it, False if it had already ended.
 
         Raises:
@@ -181,8 +260,9 @@ class AsyncDeSAMClient(ClientBase):
         """
         return await self._runner.run(ops.cancel(job_id), self._options(call_timeout, retry))
 
-    async def batch_get_info(self, job_ids: Sequence[str], *, call_timeout: TimeoutArg = DEFAULT,
-                       retry: RetryArg = DEFAULT) -> JobList:
+    async def batch_get_info(
+        self, job_ids: Sequence[str], *, call_timeout: TimeoutArg = DEFAULT, retry: RetryArg = DEFAULT
+    ) -> JobList:
         """The jobs found among ``job_ids``, in request order.
 
         The result is a ``list`` whose ``missing`` attribute names the ids the scheduler
@@ -190,12 +270,173 @@ class AsyncDeSAMClient(ClientBase):
         """
         return await self._runner.run(ops.batch_get_info(job_ids), self._options(call_timeout, retry))
 
-    async def batch_cancel(self, job_ids: Sequence[str], *, call_timeout: TimeoutArg = DEFAULT,
-                     retry: RetryArg = DEFAULT) -> BatchCancelResult:
+    async def batch_cancel(
+        self, job_ids: Sequence[str], *, call_timeout: TimeoutArg = DEFAULT, retry: RetryArg = DEFAULT
+    ) -> BatchCancelResult:
         """Cancel many jobs: ``{job_id: cancelled}`` for every id; reasons in ``result.messages``."""
         return await self._runner.run(ops.batch_cancel(job_ids), self._options(call_timeout, retry))
 
-    async def get_logs(self, job_id: str, from_line: int = 0, max_lines: int = 1000, *,
-                 call_timeout: TimeoutArg = DEFAULT, retry: RetryArg = DEFAULT) -> str:
+    async def get_logs(
+        self,
+        job_id: str,
+        from_line: int = 0,
+        max_lines: int = 1000,
+        *,
+        call_timeout: TimeoutArg = DEFAULT,
+        retry: RetryArg = DEFAULT,
+    ) -> str:
         """Up to ``max_lines`` lines of the job's output from line ``from_line`` (0-based)."""
-        return await self._runner.run(ops.get_logs(job_id, from_line, max_lines), self._options(call_timeout, retry))
+        return await self._runner.run(
+            ops.get_logs(job_id, from_line, max_lines), self._options(call_timeout, retry)
+        )
+
+    # -- waiting and following (flows in desam_client._core.waiting) --------------------------------
+
+    async def wait(
+        self,
+        job_id: str,
+        *,
+        timeout: float | None = None,
+        poll_interval: float | None = None,
+        call_timeout: TimeoutArg = DEFAULT,
+        retry: RetryArg = DEFAULT,
+    ) -> Job:
+        """Wait until the job is in a terminal state and return it.
+
+        Polls with an adaptive pause (0.2 s, growing up to 5 s while nothing changes);
+        ``poll_interval`` fixes the pause. A status this client does not know is not
+        terminal, so waiting goes on.
+
+        Args:
+            job_id: The job to wait for.
+            timeout: Give up after this many seconds (None: wait as long as it takes).
+            poll_interval: A fixed pause between polls, in seconds.
+            call_timeout: The per-attempt deadline of each poll.
+            retry: The retry policy of each poll.
+
+        Returns:
+            The job as it ended.
+
+        Raises:
+            WaitTimeoutError: It had not finished after ``timeout`` seconds (``.pending``).
+            JobNotFoundError: No such job, or not visible to this API key.
+        """
+        flow = wt.wait(job_id, timeout, poll_interval)
+        return await self._runner.run(flow, self._options(call_timeout, retry))
+
+    async def as_completed(
+        self,
+        job_ids: Iterable[str],
+        *,
+        timeout: float | None = None,
+        poll_interval: float | None = None,
+        call_timeout: TimeoutArg = DEFAULT,
+        retry: RetryArg = DEFAULT,
+    ) -> AsyncIterator[Job]:
+        """Yield each job once, as soon as it reaches a terminal state (``async for``).
+
+        Each poll round asks for every pending job in one BatchQueryJobs call (one per
+        500 ids); finished jobs are left out of later rounds. Duplicate ids count once.
+
+        Args:
+            job_ids: The jobs to watch.
+            timeout: Give up after this many seconds (None: no limit).
+            poll_interval: A fixed pause between rounds, in seconds (default: adaptive).
+            call_timeout: The per-attempt deadline of each poll.
+            retry: The retry policy of each poll.
+
+        Yields:
+            Finished jobs, in the order they were seen to finish.
+
+        Raises:
+            WaitTimeoutError: Some jobs had not finished after ``timeout`` seconds (``.pending``).
+            JobNotFoundError: The scheduler did not return one of the jobs.
+        """
+        flow = wt.as_completed(job_ids, timeout, poll_interval)
+        async for job in self._runner.iterate(flow, self._options(call_timeout, retry)):
+            yield job
+
+    async def wait_all(
+        self,
+        job_ids: Iterable[str],
+        *,
+        timeout: float | None = None,
+        poll_interval: float | None = None,
+        call_timeout: TimeoutArg = DEFAULT,
+        retry: RetryArg = DEFAULT,
+    ) -> list[Job]:
+        """Wait until every job has ended; return them in request order (duplicates once).
+
+        Polls like :meth:`as_completed`.
+
+        Raises:
+            WaitTimeoutError: Some jobs had not finished after ``timeout`` seconds (``.pending``).
+            JobNotFoundError: The scheduler did not return one of the jobs.
+        """
+        flow = wt.wait_all(job_ids, timeout, poll_interval)
+        return await self._runner.run(flow, self._options(call_timeout, retry))
+
+    async def follow_logs(
+        self,
+        job_id: str,
+        *,
+        from_line: int = 0,
+        poll_interval: float | None = None,
+        batch_lines: int = 1000,
+        call_timeout: TimeoutArg = DEFAULT,
+        retry: RetryArg = DEFAULT,
+    ) -> AsyncIterator[str]:
+        """Yield the job's log lines as they appear, until the job has ended (``async for``).
+
+        Once the job is in a terminal state the rest of its log is read and the
+        iterator stops; for a finished job with no output it stops at once. At most
+        ``batch_lines`` lines are held in memory at a time.
+
+        Args:
+            job_id: The job whose output to follow.
+            from_line: The first line to yield (0-based).
+            poll_interval: A fixed pause between polls, in seconds (default: adaptive).
+            batch_lines: How many lines to ask for per call.
+            call_timeout: The per-attempt deadline of each call.
+            retry: The retry policy of each call.
+
+        Yields:
+            Lines without their line end.
+
+        Raises:
+            JobNotFoundError: No such job.
+        """
+        flow = wt.follow_logs(job_id, from_line, poll_interval, batch_lines)
+        async for line in self._runner.iterate(flow, self._options(call_timeout, retry)):
+            yield line
+
+    async def iter_jobs(
+        self,
+        *,
+        user_id: str | None = None,
+        status: str | JobStatus | None = None,
+        labels: Mapping[str, str] | None = None,
+        page_size: int = 100,
+        call_timeout: TimeoutArg = DEFAULT,
+        retry: RetryArg = DEFAULT,
+    ) -> AsyncIterator[Job]:
+        """Yield every matching job once, newest first, walking all pages (``async for``).
+
+        Jobs submitted during the walk shift the pages; repeats are dropped by job id,
+        so each job comes once, and the walk ends.
+
+        Args:
+            user_id: Only jobs recorded for this user.
+            status: Only jobs in this status (a name or :class:`JobStatus`).
+            labels: Only jobs carrying all these label pairs. The protocol has no label
+                filter: this one is applied by the client, so every page is still fetched.
+            page_size: Jobs per ListJobs call.
+            call_timeout: The per-attempt deadline of each call.
+            retry: The retry policy of each call.
+
+        Yields:
+            Jobs, newest first.
+        """
+        flow = wt.iter_jobs(user_id, status, labels, page_size)
+        async for job in self._runner.iterate(flow, self._options(call_timeout, retry)):
+            yield job

@@ -95,8 +95,9 @@ def _read(path: str | os.PathLike[str], argument: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as error:
-        raise ConfigurationError(f"{argument}: cannot read {os.fspath(path)!r}: {error.strerror or error}",
-                                 argument=argument) from error
+        raise ConfigurationError(
+            f"{argument}: cannot read {os.fspath(path)!r}: {error.strerror or error}", argument=argument
+        ) from error
 
 
 def is_loopback(host: str) -> bool:
@@ -116,7 +117,7 @@ def _split_target(target: str) -> tuple[str, int | None]:
     if rest.startswith("unix:"):
         return "localhost", None
     if rest.startswith("dns:"):
-        rest = rest[len("dns:"):]
+        rest = rest[len("dns:") :]
         if rest.startswith("//"):  # dns://authority/host:port
             rest = rest[2:].partition("/")[2]
     elif rest.startswith(("ipv4:", "ipv6:")):
@@ -161,15 +162,19 @@ def resolve(
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         raise ConfigurationError(f"port: must be an int in [1, 65535], got {port!r}", argument="port")
     if not isinstance(api_key, str) or not api_key.strip():
-        raise ConfigurationError("api_key: an API key is required (argument api_key or DESAM_API_KEY)",
-                                 argument="api_key")
+        raise ConfigurationError(
+            "api_key: an API key is required (argument api_key or DESAM_API_KEY)", argument="api_key"
+        )
     if any(ch.isspace() for ch in api_key) or not api_key.isprintable():
-        raise ConfigurationError("api_key: must not contain whitespace or control characters", argument="api_key")
+        raise ConfigurationError(
+            "api_key: must not contain whitespace or control characters", argument="api_key"
+        )
     if timeout is None:
         timeout = DEFAULT_TIMEOUT
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ConfigurationError(f"timeout: must be a positive number of seconds, got {timeout!r}",
-                                 argument="timeout")
+        raise ConfigurationError(
+            f"timeout: must be a positive number of seconds, got {timeout!r}", argument="timeout"
+        )
 
     if target is not None:
         if not isinstance(target, str) or not target.strip():
@@ -177,8 +182,9 @@ def resolve(
         server_address, server_port = _split_target(target)
     else:
         if not isinstance(host, str) or not host.strip():
-            raise ConfigurationError("host: the scheduler's host is required (argument host or DESAM_HOST)",
-                                     argument="host")
+            raise ConfigurationError(
+                "host: the scheduler's host is required (argument host or DESAM_HOST)", argument="host"
+            )
         host = host.strip()
         server_address, server_port = host.strip("[]"), port
         target = f"[{server_address}]:{port}" if ":" in server_address else f"{server_address}:{port}"
@@ -187,8 +193,10 @@ def resolve(
     if tls is False and (cert_path is not None or client_cert_path is not None):
         raise ConfigurationError("tls: tls=False contradicts cert_path/client_cert_path", argument="tls")
     if (client_cert_path is None) != (client_key_path is None):
-        raise ConfigurationError("client_cert_path/client_key_path: give both for mutual TLS, or neither",
-                                 argument="client_cert_path")
+        raise ConfigurationError(
+            "client_cert_path/client_key_path: give both for mutual TLS, or neither",
+            argument="client_cert_path",
+        )
     local = target.startswith("unix:") or is_loopback(server_address)
     if not use_tls and not local and not allow_insecure:
         raise ConfigurationError(
@@ -218,7 +226,9 @@ def resolve(
         tls=use_tls,
         root_certificates=_read(cert_path, "cert_path") if cert_path is not None else None,
         cert_path=os.fspath(cert_path) if cert_path is not None else None,
-        client_certificate=_read(client_cert_path, "client_cert_path") if client_cert_path is not None else None,
+        client_certificate=_read(client_cert_path, "client_cert_path")
+        if client_cert_path is not None
+        else None,
         client_key=_read(client_key_path, "client_key_path") if client_key_path is not None else None,
         server_name=server_name,
         allow_insecure=allow_insecure,

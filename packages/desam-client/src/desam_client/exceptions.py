@@ -101,8 +101,12 @@ class DeSAMError(Exception):
         return prefix + self.message
 
     def __repr__(self) -> str:
-        fields: dict[str, Any] = {"grpc_code": self.grpc_code, "error_code": self.error_code,
-                                  "rpc": self.rpc, "job_id": self.job_id}
+        fields: dict[str, Any] = {
+            "grpc_code": self.grpc_code,
+            "error_code": self.error_code,
+            "rpc": self.rpc,
+            "job_id": self.job_id,
+        }
         shown = ", ".join(f"{k}={v!r}" for k, v in fields.items() if v is not None)
         return f"{type(self).__name__}({self.message!r}{', ' + shown if shown else ''})"
 
@@ -162,8 +166,9 @@ class SubmissionUnknownError(SubmitError):
 
 
 class InvalidArgumentError(DeSAMError, ValueError):
-    """An argument is of the wrong type or out of range (raised before anything is sent),
-    or the scheduler refused a field (``INVALID_ARGUMENT``).
+    """An argument is of the wrong type or out of range, or the scheduler refused a field.
+
+    Raised before anything is sent for bad input, and for ``INVALID_ARGUMENT`` replies.
 
     Attributes:
         argument: The name of the offending argument, when known (``"timeout"``, ``"env['LR']"``).

@@ -163,6 +163,6 @@ class BatchCancelResult(dict[str, bool]):
     messages: dict[str, str]
     """The scheduler's message per id (why a cancel failed, e.g. the job already ended)."""
 
-    def __init__(self, results: Mapping[str, bool] = {}, messages: Mapping[str, str] = {}) -> None:  # noqa: B006
+    def __init__(self, results: Mapping[str, bool] = {}, messages: Mapping[str, str] = {}) -> None:
         super().__init__(results)
         self.messages = dict(messages)

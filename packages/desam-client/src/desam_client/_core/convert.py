@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from desam_client.models import Job, JobStatus, Resource
 from desam_proto import client_pb2 as pb
+
+from desam_client.models import Job, JobStatus, Resource
 
 
 def timestamp(seconds: int) -> datetime | None:

@@ -49,14 +49,18 @@ BY_STATUS: dict[grpc.StatusCode, ErrorKind] = {
     grpc.StatusCode.UNAVAILABLE: ErrorKind(exc.DeSAMConnectionError, transient=True),
     grpc.StatusCode.RESOURCE_EXHAUSTED: ErrorKind(exc.DeSAMError, transient=True),
     grpc.StatusCode.ABORTED: ErrorKind(exc.DeSAMError, transient=True),
-    grpc.StatusCode.CANCELLED: ErrorKind(exc.DeSAMConnectionError),
+    # A CANCELLED the client did not ask for: the scheduler (or a proxy) cut the call off, as a
+    # gRPC server does with the calls in flight when it stops. A closed client never retries.
+    grpc.StatusCode.CANCELLED: ErrorKind(exc.DeSAMConnectionError, transient=True),
 }
 
 _GENERIC = ErrorKind(exc.DeSAMError)
 
 # Substrings gRPC puts in the details of a failed TLS handshake. Such a failure never
 # heals by itself, so it is reported at once instead of being retried.
-_TLS_MARKERS = ("ssl", "tls", "handshake", "certificate", "peer name", "x509", "verification", "hostname")
+# Not "handshake" alone: gRPC's "tcp handshaker shutdown" is a connection attempt cut off (under
+# load, or while a shared subchannel closes), which heals; TLS handshakes say "Tls handshake".
+_TLS_MARKERS = ("ssl", "tls", "certificate", "peer name", "x509", "verification", "hostname")
 
 
 def kind_for_code(error_code: str) -> ErrorKind:
@@ -76,7 +80,9 @@ def error_from_reply(
 ) -> exc.DeSAMError:
     """The exception for a ``CommonResponse`` with ``success == false``."""
     code = str(getattr(response, "error_code", "") or "")
-    message = scrub(str(getattr(response, "message", "") or "") or "the scheduler refused the request", redact)
+    message = scrub(
+        str(getattr(response, "message", "") or "") or "the scheduler refused the request", redact
+    )
     return kind_for_code(code).error(message, error_code=code or None, rpc=rpc, job_id=job_id)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, Union
+from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import Message
 
@@ -61,9 +61,9 @@ class Emit(Generic[T]):
     value: T
 
 
-Instruction = Union[Step[Any], Sleep, Emit[Any]]
+Instruction = Step[Any] | Sleep | Emit[Any]
 #: A flow that returns one result of type R.
-Flow = Generator[Union[Step[Any], Sleep], Any, T]
+Flow = Generator[Step[Any] | Sleep, Any, T]
 #: A flow that emits values of type T (its return value is ignored).
 StreamFlow = Generator[Instruction, Any, None]
 

@@ -11,13 +11,14 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from desam_proto import client_pb2 as pb
+
 from desam_client._core import convert, rpcs
 from desam_client._core import validate as v
 from desam_client._core.error_table import error_from_reply
 from desam_client._core.flow import Flow, Step, checked, single
 from desam_client.exceptions import DeSAMError, JobNotCancellableError, SubmissionUnknownError
 from desam_client.models import BatchCancelResult, Job, JobList, JobStatus
-from desam_proto import client_pb2 as pb
 
 #: The metadata key that carries a submission's id, so a retried submission never
 #: creates a second job (see the "Retries and idempotency" docs).
@@ -28,12 +29,17 @@ BATCH_CHUNK_IDS = 500
 #: And how many bytes of ids, well under gRPC's 4 MiB default message limit.
 BATCH_CHUNK_BYTES = 512 * 1024
 
-#: How many of the newest jobs a submission probe looks through.
-PROBE_PAGE = 100
+#: How many of the newest jobs a submission probe looks through, in one ListJobs call (a
+#: scheduler may cap the page lower). Under faults, a key that submits from many threads
+#: can add a few hundred jobs between a lost reply and the probe; 100 was too few.
+PROBE_PAGE = 1000
 
 
-def chunked(ids: Sequence[str], max_items: int = BATCH_CHUNK_IDS, max_bytes: int = BATCH_CHUNK_BYTES,
-            ) -> Iterator[list[str]]:
+def chunked(
+    ids: Sequence[str],
+    max_items: int = BATCH_CHUNK_IDS,
+    max_bytes: int = BATCH_CHUNK_BYTES,
+) -> Iterator[list[str]]:
     """Split ``ids`` into lists small enough for one request each."""
     chunk: list[str] = []
     size = 0
@@ -120,9 +126,15 @@ def submit_job(artifacts: Any = None, submission_id: str | None = None, **fields
         checked(reply, rpcs.SUBMIT_JOB)
         return str(reply.job_id or reply.job.job_id)
 
-    return single(Step(rpcs.SUBMIT_JOB, request, parse,
-                       probe=lambda: submission_probe(sid, values["user_id"]),
-                       unknown_outcome=lambda error: unknown_submission(error, sid)))
+    return single(
+        Step(
+            rpcs.SUBMIT_JOB,
+            request,
+            parse,
+            probe=lambda: submission_probe(sid, values["user_id"]),
+            unknown_outcome=lambda error: unknown_submission(error, sid),
+        )
+    )
 
 
 def unknown_submission(error: DeSAMError, submission_id: str) -> SubmissionUnknownError:
@@ -130,13 +142,17 @@ def unknown_submission(error: DeSAMError, submission_id: str) -> SubmissionUnkno
     return SubmissionUnknownError(
         f"the submission may or may not have created a job ({error.message}); "
         f"look it up with client.find_submission({submission_id!r})",
-        submission_id=submission_id, grpc_code=error.grpc_code, rpc=error.rpc,
+        submission_id=submission_id,
+        grpc_code=error.grpc_code,
+        rpc=error.rpc,
     )
 
 
 def find_submission(submission_id: Any, user_id: Any = None) -> Flow[str | None]:
     """Flow of ``find_submission``: the id of the job a submission created, or None."""
-    return single(submission_probe(v.text("submission_id", submission_id), v.optional_text("user_id", user_id)))
+    return single(
+        submission_probe(v.text("submission_id", submission_id), v.optional_text("user_id", user_id))
+    )
 
 
 def _query(job_id: str) -> Step[Job]:
@@ -213,7 +229,9 @@ def batch_get_info(job_ids: Any) -> Flow[JobList]:
         jobs: list[Job] = yield Step(
             rpcs.BATCH_QUERY_JOBS,
             pb.BatchQueryJobsRequest(job_ids=chunk),
-            lambda reply, retried: [convert.job_from_proto(j) for j in checked(reply, rpcs.BATCH_QUERY_JOBS).jobs],
+            lambda reply, retried: [
+                convert.job_from_proto(j) for j in checked(reply, rpcs.BATCH_QUERY_JOBS).jobs
+            ],
         )
         found.update((job.job_id, job) for job in jobs)
     ordered = dict.fromkeys(ids)
@@ -229,10 +247,10 @@ def batch_cancel(job_ids: Any) -> Flow[BatchCancelResult]:
     results: dict[str, bool] = {}
     messages: dict[str, str] = {}
     for chunk in chunked(ids):
-        reply: Any = yield Step(
+        reply, retried = yield Step(
             rpcs.BATCH_CANCEL_JOBS,
             pb.BatchCancelJobsRequest(job_ids=chunk),
-            lambda reply, retried: checked(reply, rpcs.BATCH_CANCEL_JOBS),
+            lambda reply, retried: (checked(reply, rpcs.BATCH_CANCEL_JOBS), retried),
         )
         for item in reply.results:
             results[item.job_id] = bool(item.success)
@@ -242,6 +260,24 @@ def batch_cancel(job_ids: Any) -> Flow[BatchCancelResult]:
             if job_id not in results:
                 results[job_id] = False
                 messages[job_id] = "the scheduler returned no result for this id"
+        refused = [job_id for job_id in dict.fromkeys(chunk) if not results[job_id]]
+        if retried and refused:
+            # An attempt whose reply was lost may have cancelled these jobs, so the retry found
+            # them ended. As with cancel(), a job that is now CANCELLED counts as cancelled by this call.
+            try:
+                jobs: list[Job] = yield Step(
+                    rpcs.BATCH_QUERY_JOBS,
+                    pb.BatchQueryJobsRequest(job_ids=refused),
+                    lambda reply, retried: [
+                        convert.job_from_proto(j) for j in checked(reply, rpcs.BATCH_QUERY_JOBS).jobs
+                    ],
+                )
+            except DeSAMError:
+                jobs = []  # keep the scheduler's answer
+            for job in jobs:
+                if job.status is JobStatus.CANCELLED and job.job_id in results:
+                    results[job.job_id] = True
+                    messages.pop(job.job_id, None)
     return BatchCancelResult({i: results[i] for i in dict.fromkeys(ids)}, messages)
 
 

@@ -1,15 +1,17 @@
-"""One description per RPC of ``desam.client.ClientService``: the single place that says
-which message types it takes and returns, whether it streams, and whether a retry is safe."""
+"""One description per RPC of ``desam.client.ClientService``.
+
+The single place that says which message types each RPC takes and returns,
+whether it streams, and whether a retry is safe.
+"""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
 
-from google.protobuf.message import Message
-
 from desam_proto import SERVICE_NAME
 from desam_proto import client_pb2 as pb
+from google.protobuf.message import Message
 
 
 class RetrySafety(enum.Enum):
@@ -40,8 +42,9 @@ class RpcSpec:
         return f"/{SERVICE_NAME}/{self.name}"
 
 
-def _spec(name: str, req: type[Message], resp: type[Message], safety: RetrySafety,
-          streaming: bool = False) -> RpcSpec:
+def _spec(
+    name: str, req: type[Message], resp: type[Message], safety: RetrySafety, streaming: bool = False
+) -> RpcSpec:
     return RpcSpec(name, req, resp, streaming, safety)
 
 
@@ -51,20 +54,39 @@ CANCEL_JOB = _spec("CancelJob", pb.CancelJobRequest, pb.CancelJobResponse, Retry
 LIST_JOBS = _spec("ListJobs", pb.ListJobsRequest, pb.ListJobsResponse, RetrySafety.SAFE)
 GET_JOB_LOGS = _spec("GetJobLogs", pb.GetJobLogsRequest, pb.GetJobLogsResponse, RetrySafety.SAFE)
 BATCH_QUERY_JOBS = _spec("BatchQueryJobs", pb.BatchQueryJobsRequest, pb.ListJobsResponse, RetrySafety.SAFE)
-BATCH_CANCEL_JOBS = _spec("BatchCancelJobs", pb.BatchCancelJobsRequest, pb.BatchCancelJobsResponse,
-                          RetrySafety.SAFE)
-QUERY_CACHE_QUOTA = _spec("QueryCacheQuota", pb.QueryCacheQuotaRequest, pb.QueryCacheQuotaResponse,
-                          RetrySafety.SAFE)
-VERIFY_DEPENDENCIES = _spec("VerifyDependencies", pb.VerifyDependenciesRequest, pb.VerifyDependenciesResponse,
-                            RetrySafety.SAFE)
-UPLOAD_FILE = _spec("UploadFile", pb.UploadFileRequest, pb.UploadFileResponse, RetrySafety.SAFE, streaming=True)
-SUBMIT_JOB_WITH_ARTIFACTS = _spec("SubmitJobWithArtifacts", pb.SubmitJobWithArtifactsRequest,
-                                  pb.SubmitJobWithArtifactsResponse, RetrySafety.PROBE_FIRST)
+BATCH_CANCEL_JOBS = _spec(
+    "BatchCancelJobs", pb.BatchCancelJobsRequest, pb.BatchCancelJobsResponse, RetrySafety.SAFE
+)
+QUERY_CACHE_QUOTA = _spec(
+    "QueryCacheQuota", pb.QueryCacheQuotaRequest, pb.QueryCacheQuotaResponse, RetrySafety.SAFE
+)
+VERIFY_DEPENDENCIES = _spec(
+    "VerifyDependencies", pb.VerifyDependenciesRequest, pb.VerifyDependenciesResponse, RetrySafety.SAFE
+)
+UPLOAD_FILE = _spec(
+    "UploadFile", pb.UploadFileRequest, pb.UploadFileResponse, RetrySafety.SAFE, streaming=True
+)
+SUBMIT_JOB_WITH_ARTIFACTS = _spec(
+    "SubmitJobWithArtifacts",
+    pb.SubmitJobWithArtifactsRequest,
+    pb.SubmitJobWithArtifactsResponse,
+    RetrySafety.PROBE_FIRST,
+)
 
 #: Every RPC, by name.
 ALL_RPCS: dict[str, RpcSpec] = {
     spec.name: spec
-    for spec in (SUBMIT_JOB, QUERY_JOB, CANCEL_JOB, LIST_JOBS, GET_JOB_LOGS, BATCH_QUERY_JOBS,
-                 BATCH_CANCEL_JOBS, QUERY_CACHE_QUOTA, VERIFY_DEPENDENCIES, UPLOAD_FILE,
-                 SUBMIT_JOB_WITH_ARTIFACTS)
+    for spec in (
+        SUBMIT_JOB,
+        QUERY_JOB,
+        CANCEL_JOB,
+        LIST_JOBS,
+        GET_JOB_LOGS,
+        BATCH_QUERY_JOBS,
+        BATCH_CANCEL_JOBS,
+        QUERY_CACHE_QUOTA,
+        VERIFY_DEPENDENCIES,
+        UPLOAD_FILE,
+        SUBMIT_JOB_WITH_ARTIFACTS,
+    )
 }

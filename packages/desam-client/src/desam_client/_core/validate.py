@@ -27,12 +27,25 @@ def _type_name(value: object) -> str:
     return type(value).__name__
 
 
+def _encodable(argument: str, value: str, what: str = "") -> None:
+    """Refuse a ``str`` that cannot go on the wire: protobuf strings are UTF-8, lone surrogates are not."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise _fail(
+            argument,
+            f"{what}must be valid Unicode text, got a lone surrogate "
+            f"{value[error.start]!r} at index {error.start}",
+        ) from None
+
+
 def text(argument: str, value: Any, *, allow_empty: bool = False) -> str:
-    """A ``str``; non-empty (after stripping) unless ``allow_empty``."""
+    """A ``str`` of valid Unicode (no lone surrogates); non-empty (after stripping) unless ``allow_empty``."""
     if not isinstance(value, str):
         raise _fail(argument, f"must be a str, got {_type_name(value)}")
     if not allow_empty and not value.strip():
         raise _fail(argument, "must not be empty")
+    _encodable(argument, value)
     return value
 
 
@@ -71,11 +84,13 @@ def str_map(argument: str, value: Any) -> dict[str, str]:
     for key, item in value.items():
         if not isinstance(key, str):
             raise _fail(argument, f"keys must be str, got {_type_name(key)} key {key!r}")
+        _encodable(argument, key, "keys ")
         if not isinstance(item, str):
             raise _fail(
                 f"{argument}[{key!r}]",
                 f"values must be str, got {_type_name(item)} {item!r} (convert it with str() if intended)",
             )
+        _encodable(f"{argument}[{key!r}]", item, "values ")
         out[key] = item
     return out
 

@@ -9,8 +9,11 @@ from typing import Any
 
 @dataclass
 class CallInfo:
-    """One logical call: an RPC with all its attempts. Plugins read it; they may keep
-    their own per-call data in :attr:`state` under a key of their own."""
+    """One logical call: an RPC with all its attempts.
+
+    Plugins read it; they may keep their own per-call data in :attr:`state`
+    under a key of their own.
+    """
 
     rpc: str
     """The RPC name, e.g. ``"QueryJob"``."""

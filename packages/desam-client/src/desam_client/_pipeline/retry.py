@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -33,14 +34,25 @@ class RetryPolicy:
     Each attempt's deadline is the smaller of the client's ``timeout`` and what is left."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int) or self.max_attempts < 1:
+        if (
+            isinstance(self.max_attempts, bool)
+            or not isinstance(self.max_attempts, int)
+            or self.max_attempts < 1
+        ):
             raise InvalidArgumentError("max_attempts: must be an int >= 1", argument="max_attempts")
         for name in ("initial_backoff", "max_backoff", "multiplier"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or value < 0:
-                raise InvalidArgumentError(f"{name}: must be a number >= 0, got {value!r}", argument=name)
-        if self.total_timeout is not None and not self.total_timeout > 0:
-            raise InvalidArgumentError("total_timeout: must be > 0 or None", argument="total_timeout")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise InvalidArgumentError(
+                    f"{name}: must be a finite number >= 0, got {value!r}", argument=name
+                )
+        total = self.total_timeout
+        if total is not None and (
+            isinstance(total, bool) or not isinstance(total, (int, float)) or not total > 0
+        ):
+            raise InvalidArgumentError(
+                f"total_timeout: must be a number > 0 or None, got {total!r}", argument="total_timeout"
+            )
 
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
         """The pause after failed attempt number ``attempt`` (1-based): full jitter."""

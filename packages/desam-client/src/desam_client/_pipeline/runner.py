@@ -17,6 +17,7 @@ import grpc
 
 from desam_client._core.error_table import error_from_status, scrub
 from desam_client._core.flow import Emit, Sleep, Step
+from desam_client._core.rpcs import RetrySafety
 from desam_client._pipeline.call import CallInfo
 from desam_client._pipeline.retry import NO_RETRY, RetryPolicy
 from desam_client._transport.base import RpcFailure
@@ -51,11 +52,19 @@ class PipelineCore:
     def begin(self, step: Step[Any]) -> CallInfo:
         """A new :class:`CallInfo`, or ``ClientClosedError`` if the client is closed."""
         if self.closed:
-            raise ClientClosedError("the client is closed; create a new client to make more calls",
-                                    rpc=step.rpc.name, job_id=step.job_id)
-        return CallInfo(rpc=step.rpc.name, method=step.rpc.path, target=self.config.target,
-                        server_address=self.config.server_address, server_port=self.config.server_port,
-                        job_id=step.job_id)
+            raise ClientClosedError(
+                "the client is closed; create a new client to make more calls",
+                rpc=step.rpc.name,
+                job_id=step.job_id,
+            )
+        return CallInfo(
+            rpc=step.rpc.name,
+            method=step.rpc.path,
+            target=self.config.target,
+            server_address=self.config.server_address,
+            server_port=self.config.server_port,
+            job_id=step.job_id,
+        )
 
     def attempt_timeout(self, call: CallInfo, step: Step[Any], options: CallOptions) -> float | None:
         """This attempt's deadline: the per-attempt timeout, cut to what is left of the budget."""
@@ -67,9 +76,12 @@ class PipelineCore:
         remaining = budget - call.elapsed
         call.state["desam.remaining"] = remaining
         if remaining <= 0:
-            raise DeadlineExceededError(f"the call's time budget of {budget:g} s is spent",
-                                        grpc_code=grpc.StatusCode.DEADLINE_EXCEEDED, rpc=call.rpc,
-                                        job_id=call.job_id)
+            raise DeadlineExceededError(
+                f"the call's time budget of {budget:g} s is spent",
+                grpc_code=grpc.StatusCode.DEADLINE_EXCEEDED,
+                rpc=call.rpc,
+                job_id=call.job_id,
+            )
         return remaining if timeout is None else min(timeout, remaining)
 
     def to_error(self, error: Exception, call: CallInfo, api_key: str) -> DeSAMError:
@@ -77,9 +89,15 @@ class PipelineCore:
         secrets = (api_key,)
         if isinstance(error, RpcFailure):
             if self.closed and error.code is grpc.StatusCode.CANCELLED:
-                return ClientClosedError("the client was closed while the call was in flight",
-                                         grpc_code=error.code, rpc=call.rpc, job_id=call.job_id)
-            return error_from_status(error.code, error.details, rpc=call.rpc, job_id=call.job_id, redact=secrets)
+                return ClientClosedError(
+                    "the client was closed while the call was in flight",
+                    grpc_code=error.code,
+                    rpc=call.rpc,
+                    job_id=call.job_id,
+                )
+            return error_from_status(
+                error.code, error.details, rpc=call.rpc, job_id=call.job_id, redact=secrets
+            )
         if isinstance(error, DeSAMError):
             if error.job_id is None:
                 error.job_id = call.job_id
@@ -89,11 +107,37 @@ class PipelineCore:
             return error
         raise error
 
-    def retry_delay(self, call: CallInfo, error: DeSAMError, options: CallOptions) -> float | None:
-        """The pause before another attempt, or None (plugins decide; closed clients never retry)."""
-        if self.closed:
+    def retry_delay(
+        self, call: CallInfo, step: Step[Any], error: DeSAMError, options: CallOptions
+    ) -> float | None:
+        """The pause before another attempt, or None.
+
+        Plugins decide, within limits none can lift: a closed client never retries, a spent
+        time budget ends the call, and an RPC that is unsafe to repeat is only repeated
+        behind a probe for the earlier attempt's result.
+        """
+        remaining = call.state.get("desam.remaining")
+        if self.closed or (remaining is not None and remaining <= 0):
+            return None
+        safety = step.rpc.retry_safety
+        if safety is RetrySafety.NEVER or (safety is RetrySafety.PROBE_FIRST and step.probe is None):
             return None
         return self.hooks.retry_delay(call, error, options.retry)
+
+    @staticmethod
+    def observed_failure(raised: BaseException, call: CallInfo) -> DeSAMError:
+        """What the end observers learn about a call that raised ``raised`` (always a DeSAMError)."""
+        if isinstance(raised, DeSAMError):
+            return raised
+        cancelled = isinstance(raised, (asyncio.CancelledError, KeyboardInterrupt))
+        wrapped = DeSAMError(
+            f"the call ended with {type(raised).__name__}",
+            grpc_code=grpc.StatusCode.CANCELLED if cancelled else None,
+            rpc=call.rpc,
+            job_id=call.job_id,
+        )
+        wrapped.__cause__ = raised
+        return wrapped
 
     @staticmethod
     def final_error(step: Step[Any], error: DeSAMError) -> DeSAMError:
@@ -107,8 +151,10 @@ class PipelineCore:
         key = self.hooks.api_key(call)
         if is_awaitable(key):
             key.close() if hasattr(key, "close") else None
-            raise ConfigurationError("plugins: desam_api_key returned an awaitable, which only "
-                                     "AsyncDeSAMClient can use", argument="plugins")
+            raise ConfigurationError(
+                "plugins: desam_api_key returned an awaitable, which only AsyncDeSAMClient can use",
+                argument="plugins",
+            )
         return _check_key(key)
 
 
@@ -119,8 +165,13 @@ def _check_key(key: Any) -> str:
 
 
 def _outcome_unknown(error: DeSAMError) -> bool:
-    return error.grpc_code in {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
-                               grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL}
+    return error.grpc_code in {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.INTERNAL,
+    }
 
 
 def _with_key(step: Step[Any], api_key: str) -> Any:
@@ -154,10 +205,20 @@ class SyncRunner:
 
     def run(self, flow: Generator[Any, Any, T], options: CallOptions) -> T:
         """Run a flow that returns one result."""
-        it = self.iterate(flow, options)
-        for _ in it:
-            raise TypeError("this flow emits values; iterate it instead")
-        return it.result  # type: ignore[no-any-return]
+        # The loop of _Iteration.__next__, without an iterator object around it: this is the
+        # path of every plain call.
+        value: Any = None
+        error: Exception | None = None
+        while True:
+            done, instruction = _advance(flow, value, error)
+            if done:
+                return instruction  # type: ignore[no-any-return]
+            if isinstance(instruction, Emit):
+                raise TypeError("this flow emits values; iterate it instead")
+            try:
+                value, error = self.execute(instruction, options), None
+            except Exception as raised:  # handed back to the flow
+                value, error = None, raised
 
     def iterate(self, flow: Generator[Any, Any, Any], options: CallOptions) -> _Iteration:
         """Run a flow that emits values, as an iterator."""
@@ -196,16 +257,18 @@ class SyncRunner:
                     else:
                         reply = self.transport.unary(step.rpc, request, timeout=timeout, metadata=metadata)
                     return step.parse(reply, call.attempt > 1)
-                except Exception as raised:  # noqa: BLE001 - mapped, or re-raised untouched
+                except Exception as raised:
                     error = core.to_error(raised, call, api_key)
-                    delay = core.retry_delay(call, error, options)
-                    if delay is None:
-                        raise core.final_error(step, error) from None
-                    core.hooks.retry(call, error, delay)
-                    self._sleep(delay)
-                    call.attempt += 1
-        except DeSAMError as error:
-            failure = error
+                # Decided and raised outside the except clause, so the error does not carry the
+                # raw transport failure (which may echo the key) as its __context__.
+                delay = core.retry_delay(call, step, error, options)
+                if delay is None:
+                    raise core.final_error(step, error)
+                core.hooks.retry(call, error, delay)
+                self._sleep(delay)
+                call.attempt += 1
+        except BaseException as raised:
+            failure = core.observed_failure(raised, call)
             raise
         finally:
             core.hooks.end(call, failure)
@@ -231,7 +294,7 @@ class _Iteration(Iterator[Any]):
                 return instruction.value
             try:
                 self._value = self._runner.execute(instruction, self._options)
-            except Exception as error:  # noqa: BLE001 - handed back to the flow
+            except Exception as error:
                 self._error = error
 
     def close(self) -> None:
@@ -280,13 +343,15 @@ class AsyncRunner:
         finally:
             flow.close()
 
-    async def _execute(self, instruction: Step[Any] | Sleep, options: CallOptions) -> tuple[Any, Exception | None]:
+    async def _execute(
+        self, instruction: Step[Any] | Sleep, options: CallOptions
+    ) -> tuple[Any, Exception | None]:
         try:
             if isinstance(instruction, Sleep):
                 await asyncio.sleep(instruction.seconds)
                 return None, None
             return await self.step(instruction, options), None
-        except Exception as error:  # noqa: BLE001 - handed back to the flow
+        except Exception as error:
             return None, error
 
     async def step(self, step: Step[T], options: CallOptions) -> T:
@@ -308,20 +373,26 @@ class AsyncRunner:
                             return found
                     request = _with_key(step, api_key)
                     if step.rpc.client_streaming:
-                        reply = await self.transport.stream(step.rpc, request, timeout=timeout, metadata=metadata)
+                        reply = await self.transport.stream(
+                            step.rpc, request, timeout=timeout, metadata=metadata
+                        )
                     else:
-                        reply = await self.transport.unary(step.rpc, request, timeout=timeout, metadata=metadata)
+                        reply = await self.transport.unary(
+                            step.rpc, request, timeout=timeout, metadata=metadata
+                        )
                     return step.parse(reply, call.attempt > 1)
-                except Exception as raised:  # noqa: BLE001 - mapped, or re-raised untouched
+                except Exception as raised:
                     error = core.to_error(raised, call, api_key)
-                    delay = core.retry_delay(call, error, options)
-                    if delay is None:
-                        raise core.final_error(step, error) from None
-                    core.hooks.retry(call, error, delay)
-                    await asyncio.sleep(delay)
-                    call.attempt += 1
-        except DeSAMError as error:
-            failure = error
+                # Decided and raised outside the except clause, so the error does not carry the
+                # raw transport failure (which may echo the key) as its __context__.
+                delay = core.retry_delay(call, step, error, options)
+                if delay is None:
+                    raise core.final_error(step, error)
+                core.hooks.retry(call, error, delay)
+                await asyncio.sleep(delay)
+                call.attempt += 1
+        except BaseException as raised:
+            failure = core.observed_failure(raised, call)
             raise
         finally:
             core.hooks.end(call, failure)

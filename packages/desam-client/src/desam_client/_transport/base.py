@@ -31,8 +31,9 @@ class SyncTransport(Protocol):
     def unary(self, rpc: RpcSpec, request: Message, *, timeout: float | None, metadata: Metadata) -> Any:
         """Send one request and return the reply."""
 
-    def stream(self, rpc: RpcSpec, requests: Iterable[Message], *, timeout: float | None,
-               metadata: Metadata) -> Any:
+    def stream(
+        self, rpc: RpcSpec, requests: Iterable[Message], *, timeout: float | None, metadata: Metadata
+    ) -> Any:
         """Send a client stream and return the reply."""
 
     def close(self) -> None:
@@ -45,11 +46,19 @@ class AsyncTransport(Protocol):
 
     is_async: bool
 
-    async def unary(self, rpc: RpcSpec, request: Message, *, timeout: float | None, metadata: Metadata) -> Any:
+    async def unary(
+        self, rpc: RpcSpec, request: Message, *, timeout: float | None, metadata: Metadata
+    ) -> Any:
         """Send one request and return the reply."""
 
-    async def stream(self, rpc: RpcSpec, requests: Iterable[Message] | AsyncIterable[Message], *,
-                     timeout: float | None, metadata: Metadata) -> Any:
+    async def stream(
+        self,
+        rpc: RpcSpec,
+        requests: Iterable[Message] | AsyncIterable[Message],
+        *,
+        timeout: float | None,
+        metadata: Metadata,
+    ) -> Any:
         """Send a client stream and return the reply."""
 
     async def close(self) -> None:

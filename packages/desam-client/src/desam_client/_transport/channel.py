@@ -35,5 +35,5 @@ def credentials(config: ClientConfig) -> grpc.ChannelCredentials | None:
 
 
 def options(config: ClientConfig) -> list[tuple[str, object]]:
-    """gRPC channel options as a list."""
+    """GRPC channel options as a list."""
     return list(config.channel_options)

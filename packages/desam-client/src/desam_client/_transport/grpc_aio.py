@@ -45,29 +45,44 @@ class GrpcAioTransport:
         if self._channel is None or self._pid != os.getpid():
             creds = channel_setup.credentials(self._config)
             opts = channel_setup.options(self._config)
-            self._channel = (grpc.aio.insecure_channel(self._config.target, options=opts) if creds is None
-                             else grpc.aio.secure_channel(self._config.target, creds, options=opts))
+            self._channel = (
+                grpc.aio.insecure_channel(self._config.target, options=opts)
+                if creds is None
+                else grpc.aio.secure_channel(self._config.target, creds, options=opts)
+            )
             self._loop, self._pid, self._callables = loop, os.getpid(), {}
         elif loop is not self._loop:
             raise ConfigurationError(
                 "this AsyncDeSAMClient is bound to the event loop it was first used in; "
-                "create one client per event loop", argument="loop")
+                "create one client per event loop",
+                argument="loop",
+            )
         found = self._callables.get(rpc.name)
         if found is None:
             make = self._channel.stream_unary if rpc.client_streaming else self._channel.unary_unary
-            found = make(rpc.path, request_serializer=_serialize, response_deserializer=rpc.response_type.FromString)
+            found = make(
+                rpc.path, request_serializer=_serialize, response_deserializer=rpc.response_type.FromString
+            )
             self._callables[rpc.name] = found
         return found
 
-    async def unary(self, rpc: RpcSpec, request: Message, *, timeout: float | None, metadata: Metadata) -> Any:
+    async def unary(
+        self, rpc: RpcSpec, request: Message, *, timeout: float | None, metadata: Metadata
+    ) -> Any:
         """Send one request and return the reply."""
         try:
             return await self._callable(rpc)(request, timeout=timeout, metadata=metadata or None)
         except grpc.RpcError as error:
             raise failure(error) from None
 
-    async def stream(self, rpc: RpcSpec, requests: Iterable[Message] | AsyncIterable[Message], *,
-                     timeout: float | None, metadata: Metadata) -> Any:
+    async def stream(
+        self,
+        rpc: RpcSpec,
+        requests: Iterable[Message] | AsyncIterable[Message],
+        *,
+        timeout: float | None,
+        metadata: Metadata,
+    ) -> Any:
         """Send a client stream; a blocking iterator is read in a worker thread, chunk by chunk."""
         holder: list[BaseException] = []
         source = _async_source(requests, holder)
@@ -86,8 +101,9 @@ class GrpcAioTransport:
             await channel.close()
 
 
-async def _async_source(requests: Iterable[Message] | AsyncIterable[Message],
-                        holder: list[BaseException]) -> AsyncIterator[Message]:
+async def _async_source(
+    requests: Iterable[Message] | AsyncIterable[Message], holder: list[BaseException]
+) -> AsyncIterator[Message]:
     try:
         if isinstance(requests, AsyncIterable):
             async for message in requests:

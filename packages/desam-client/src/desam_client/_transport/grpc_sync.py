@@ -57,8 +57,11 @@ class GrpcTransport:
             found = self._callables.get(rpc.name)
             if found is None:
                 make = self._channel.stream_unary if rpc.client_streaming else self._channel.unary_unary
-                found = make(rpc.path, request_serializer=_serialize,
-                             response_deserializer=rpc.response_type.FromString)
+                found = make(
+                    rpc.path,
+                    request_serializer=_serialize,
+                    response_deserializer=rpc.response_type.FromString,
+                )
                 self._callables[rpc.name] = found
             return found
 
@@ -69,8 +72,9 @@ class GrpcTransport:
         except grpc.RpcError as error:
             raise failure(error) from None
 
-    def stream(self, rpc: RpcSpec, requests: Iterable[Message], *, timeout: float | None,
-               metadata: Metadata) -> Any:
+    def stream(
+        self, rpc: RpcSpec, requests: Iterable[Message], *, timeout: float | None, metadata: Metadata
+    ) -> Any:
         """Send a client stream and return the reply."""
         source = RecordingIterator(requests)
         try:

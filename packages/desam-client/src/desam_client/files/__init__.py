@@ -1,8 +1,11 @@
-"""Local work for data dependencies: hashing, directory archives, upload chunks, plans.
+"""Data dependencies: ``client.files``, and the local work behind it.
 
-Nothing here talks to the scheduler; the clients use these pieces behind
-``client.files``. Every function is blocking local I/O that is safe to run in a
-worker thread, so the synchronous and the asyncio client share it unchanged.
+:class:`FilesAPI` and :class:`AsyncFilesAPI` (in :mod:`.api`) are ``client.files`` of
+the two clients. Everything else here is local work that never talks to the
+scheduler: blocking I/O that is safe to run in a worker thread, so the synchronous
+and the asyncio client share it unchanged.
+
+* :mod:`.api`: :class:`FilesAPI`, :class:`AsyncFilesAPI`.
 
 * :mod:`.hashing`: streaming SHA-256 of files and a :class:`HashCache`.
 * :mod:`.archive`: deterministic zip archives of directories.
@@ -13,6 +16,8 @@ worker thread, so the synchronous and the asyncio client share it unchanged.
 * :mod:`.errors`: :class:`FileChangedError`, :class:`MountPathError`,
   :class:`UnsupportedEntryError`.
 """
+
+from typing import TYPE_CHECKING
 
 from .archive import PackedArchive, digest_directory, iter_archive, pack_directory, write_archive
 from .chunks import (
@@ -30,9 +35,13 @@ from .mappings import FileMappings, normalize_mappings, validate_mount_path
 from .models import DependencyCheck, FileInfo, QuotaInfo
 from .tree import Blob, FilePlan, PlannedItem, build_file_tree, build_plan, make_file_tree
 
+if TYPE_CHECKING:
+    from .api import AsyncFilesAPI, FilesAPI
+
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "MAX_CHUNK_SIZE",
+    "AsyncFilesAPI",
     "Blob",
     "CapturingIterator",
     "DependencyCheck",
@@ -41,6 +50,7 @@ __all__ = [
     "FileInfo",
     "FileMappings",
     "FilePlan",
+    "FilesAPI",
     "HashCache",
     "MountPathError",
     "PackedArchive",
@@ -63,3 +73,13 @@ __all__ = [
     "validate_mount_path",
     "write_archive",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # FilesAPI and AsyncFilesAPI import the client core, which imports this package:
+    # load them on first use to keep the import graph free of cycles.
+    if name in ("FilesAPI", "AsyncFilesAPI"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

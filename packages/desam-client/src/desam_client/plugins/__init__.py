@@ -3,9 +3,14 @@
 Write a plugin as any object (or module) with functions marked ``@hookimpl``
 and named after the hooks in :mod:`desam_client.plugins.hookspecs`; pass it as
 ``DeSAMClient(..., plugins=[MyPlugin()])``, or publish it under the entry-point
-group ``desam.plugins`` to have every client load it. Entry-point loading is
-switched off by ``load_entrypoint_plugins=False`` or the environment variable
+group ``desam.plugins`` to have every client load it (an entry point naming a
+class gets one instance per client). Entry-point loading is switched off by
+``load_entrypoint_plugins=False`` or the environment variable
 ``DESAM_DISABLE_PLUGIN_AUTOLOAD=1``.
+
+:mod:`desam_client.plugins.hookspecs` is the reference: every hook, when it
+runs, what it gets and returns, and the order plugins are consulted in.
+``examples/plugins`` in the repository is a complete, installable plugin package.
 """
 
 from __future__ import annotations

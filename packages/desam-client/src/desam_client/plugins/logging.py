@@ -3,7 +3,8 @@
 The SDK never configures logging. structlog's defaults print to standard
 output, so events are emitted only once the application has configured
 structlog (``structlog.configure(...)``, or ``structlog.testing.capture_logs()``
-in tests), or when the client is created with ``log_events=True``.
+in tests), or when the client is given ``plugins=[StructlogEvents(always=True)]``
+(which replaces the built-in instance).
 
 Events: ``desam.call`` (``rpc``, ``duration_ms``, ``attempts``, ``outcome``,
 ``job_id``, and ``error_type``/``error_code``/``grpc_code`` on failure; level
@@ -23,7 +24,12 @@ from desam_client.plugins import hookimpl
 
 
 class StructlogEvents:
-    """Emits ``desam.call`` and ``desam.retry`` events through ``structlog.get_logger("desam_client")``."""
+    """Emits ``desam.call`` and ``desam.retry`` events through ``structlog.get_logger("desam_client")``.
+
+    Args:
+        always: Emit even when structlog has not been configured (then with
+            structlog's default output, standard output).
+    """
 
     def __init__(self, *, always: bool = False) -> None:
         self._always = always
@@ -36,10 +42,16 @@ class StructlogEvents:
     def desam_call_retry(self, call: CallInfo, error: DeSAMError, delay: float) -> None:
         """Log the retry."""
         if self._enabled():
-            self._log.info("desam.retry", rpc=call.rpc, job_id=call.job_id, attempt=call.attempt,
-                           delay_s=round(delay, 4), error_type=type(error).__name__,
-                           error_code=error.error_code,
-                           grpc_code=error.grpc_code.name if error.grpc_code is not None else None)
+            self._log.info(
+                "desam.retry",
+                rpc=call.rpc,
+                job_id=call.job_id,
+                attempt=call.attempt,
+                delay_s=round(delay, 4),
+                error_type=type(error).__name__,
+                error_code=error.error_code,
+                grpc_code=error.grpc_code.name if error.grpc_code is not None else None,
+            )
 
     @hookimpl
     def desam_call_end(self, call: CallInfo, error: DeSAMError | None) -> None:
@@ -56,6 +68,11 @@ class StructlogEvents:
         if error is None:
             self._log.debug("desam.call", **fields)
             return
-        self._log.info("desam.call", **fields, error_type=type(error).__name__, error_code=error.error_code,
-                       grpc_code=error.grpc_code.name if error.grpc_code is not None else None,
-                       error=str(error))
+        self._log.info(
+            "desam.call",
+            **fields,
+            error_type=type(error).__name__,
+            error_code=error.error_code,
+            grpc_code=error.grpc_code.name if error.grpc_code is not None else None,
+            error=str(error),
+        )

@@ -1,0 +1,146 @@
+"""Running transfer flows (:mod:`desam_client._core.transfer`) on a client's call pipeline.
+
+:func:`run_sync` and :func:`run_async` are twins: they hand RPC steps to the
+client's runner and differ only in how they wait. Local work runs in place for the
+sync client and in a worker thread for the asyncio client; parallel sub-flows run one
+after the other, or concurrently with a bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
+
+from google.protobuf.message import Message
+
+from desam_client._core.flow import Sleep, Step
+from desam_client._core.transfer import Local, Parallel, TransferFlow, Upload, upload_limits
+from desam_client._pipeline.runner import AsyncRunner, CallOptions, SyncRunner
+
+T = TypeVar("T")
+
+
+def upload_options(upload: Upload[Any], options: CallOptions) -> CallOptions:
+    """The call options of one upload: deadline and budget scaled to its size."""
+    timeout, budget = upload_limits(
+        upload.size, upload.deadline, options.timeout, options.retry.total_timeout
+    )
+    return CallOptions(timeout, dataclasses.replace(options.retry, total_timeout=budget))
+
+
+def run_sync(runner: SyncRunner, flow: TransferFlow[T], options: CallOptions) -> T:
+    """Run a transfer flow (or any plain flow) with blocking calls and return its result."""
+    value: Any = None
+    error: Exception | None = None
+    try:
+        while True:
+            try:
+                instruction = flow.send(value) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            value, error = None, None
+            try:
+                value = _execute_sync(runner, instruction, options)
+            except Exception as raised:  # handed back to the flow
+                error = raised
+    finally:
+        flow.close()
+
+
+def _execute_sync(runner: SyncRunner, instruction: Any, options: CallOptions) -> Any:
+    if isinstance(instruction, Local):
+        return instruction.run()
+    if isinstance(instruction, Upload):
+        return runner.step(instruction.step, upload_options(instruction, options))
+    if isinstance(instruction, Parallel):
+        return [run_sync(runner, flow, options) for flow in instruction.flows]
+    if isinstance(instruction, (Step, Sleep)):
+        return runner.execute(instruction, options)
+    raise TypeError(f"a transfer flow cannot yield {instruction!r}")
+
+
+async def run_async(runner: AsyncRunner, flow: TransferFlow[T], options: CallOptions) -> T:
+    """Run a transfer flow (or any plain flow) with ``await`` and return its result."""
+    value: Any = None
+    error: Exception | None = None
+    try:
+        while True:
+            try:
+                instruction = flow.send(value) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            value, error = None, None
+            try:
+                value = await _execute_async(runner, instruction, options)
+            except Exception as raised:  # handed back to the flow
+                error = raised
+    finally:
+        flow.close()
+
+
+async def _execute_async(runner: AsyncRunner, instruction: Any, options: CallOptions) -> Any:
+    if isinstance(instruction, Local):
+        return await asyncio.to_thread(instruction.run)
+    if isinstance(instruction, Upload):
+        return await _upload_async(runner, instruction, options)
+    if isinstance(instruction, Parallel):
+        return await _gather(runner, instruction, options)
+    if isinstance(instruction, Step):
+        return await runner.step(instruction, options)
+    if isinstance(instruction, Sleep):
+        await asyncio.sleep(instruction.seconds)
+        return None
+    raise TypeError(f"a transfer flow cannot yield {instruction!r}")
+
+
+async def _upload_async(runner: AsyncRunner, upload: Upload[Any], options: CallOptions) -> Any:
+    """Run an upload; if its request iterator failed, raise what it raised.
+
+    grpc.aio cancels a call whose request iterator raised, and awaiting the call then
+    raises ``CancelledError`` instead of the cause; the cause is kept here and raised in
+    its place (unless this task itself is being cancelled).
+    """
+    failures: list[Exception] = []
+    factory = upload.step.request
+    assert callable(factory), "an upload's request is a stream factory"
+
+    def requests(api_key: str) -> Iterator[Message]:
+        return _recording(factory(api_key), failures)
+
+    step = dataclasses.replace(upload.step, request=requests)
+    try:
+        return await runner.step(step, upload_options(upload, options))
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        cancelling = getattr(task, "cancelling", None)  # Python 3.11+
+        if failures and not (cancelling is not None and cancelling()):
+            raise failures[-1] from None
+        raise
+
+
+def _recording(requests: Iterable[Message], failures: list[Exception]) -> Iterator[Message]:
+    try:
+        yield from requests
+    except Exception as error:
+        failures.append(error)
+        raise
+
+
+async def _gather(runner: AsyncRunner, parallel: Parallel, options: CallOptions) -> list[Any]:
+    """Run the sub-flows at most ``parallel.limit`` at a time; the first failure cancels the rest."""
+    gate = asyncio.Semaphore(parallel.limit)
+
+    async def one(flow: TransferFlow[Any]) -> Any:
+        async with gate:
+            return await run_async(runner, flow, options)
+
+    tasks = [asyncio.ensure_future(one(flow)) for flow in parallel.flows]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
