@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from desam_client import AsyncDeSAMClient, DeSAMClient
 from desam_testing import FakeScheduler
 

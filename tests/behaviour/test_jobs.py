@@ -7,6 +7,7 @@ from typing import Any
 
 import grpc
 import pytest
+
 from desam_client import (
     AuthenticationError,
     DeSAMError,

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+
 from desam_client import ClientClosedError, DeSAMClient, DeSAMError
 from desam_testing import FakeScheduler
 

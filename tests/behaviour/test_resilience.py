@@ -8,6 +8,7 @@ from typing import Any
 
 import grpc
 import pytest
+
 from desam_client import (
     DeadlineExceededError,
     DeSAMConnectionError,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from desam_client import ConfigurationError, DeSAMClient, DeSAMConnectionError, TLSError
 from desam_testing import FakeScheduler, ServerTLS
 from desam_testing.tls import generate_test_certificates

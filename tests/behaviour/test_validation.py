@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from desam_client import DeSAMError, InvalidArgumentError, SubmitError
 from desam_testing import FakeScheduler
 

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+
 from desam_client.cli import main
 from desam_client.cli._config import ConfigError, default_config_path, resolve_settings
 from desam_client.cli._main import Secrets

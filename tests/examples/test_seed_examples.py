@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from desam_testing.tls import generate_test_certificates
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"

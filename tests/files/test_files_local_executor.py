@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from desam_proto import client_pb2 as pb
 from desam_testing import FakeScheduler, LocalExecutor
 

@@ -17,10 +17,11 @@ from typing import Any
 import grpc
 import pytest
 import structlog
-from desam_testing import FakeScheduler
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from desam_testing import FakeScheduler
 
 #: Metadata gRPC itself adds; not forwarded by the tap.
 _TRANSPORT_KEYS = ("user-agent", "grpc-", ":")

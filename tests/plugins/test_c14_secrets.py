@@ -18,6 +18,7 @@ from typing import Any
 
 import grpc
 import pytest
+
 from desam_client import AuthenticationError, DeSAMError, RetryPolicy, SubmissionUnknownError
 from desam_testing import FakeScheduler
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import grpc
 import pytest
+
 from desam_client import ConfigurationError, RetryPolicy
 from desam_client.plugins import DISABLE_AUTOLOAD_ENV
 from desam_testing import FakeScheduler

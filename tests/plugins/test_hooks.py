@@ -11,6 +11,7 @@ from typing import Any
 
 import grpc
 import pytest
+
 from desam_client import (
     CallInfo,
     ConfigurationError,

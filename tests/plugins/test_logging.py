@@ -15,6 +15,7 @@ from typing import Any
 
 import grpc
 import pytest
+
 from desam_client import JobNotFoundError, RetryPolicy
 from desam_testing import FakeScheduler
 

@@ -10,11 +10,12 @@ from typing import Any
 
 import grpc
 import pytest
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, StatusCode
+
 from desam_client import CallInfo, DeSAMConnectionError, DeSAMError, JobNotFoundError, RetryPolicy, hookimpl
 from desam_client.plugins.tracing import span_for
 from desam_testing import FakeScheduler
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind, StatusCode
 
 FAST = RetryPolicy(max_attempts=5, initial_backoff=0.01, max_backoff=0.02)
 

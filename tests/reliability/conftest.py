@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from desam_client import DeSAMError, hookimpl
 
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import grpc
 import pytest
+
 from desam_client import DeSAMError, JobStatus, RetryPolicy
 from desam_proto import client_pb2 as pb
 from desam_testing import SUBMISSION_ID_KEY, FakeScheduler

@@ -38,7 +38,9 @@ def _warm_up(host: str, port: int) -> None:
         client.list_jobs(limit=1)
 
     async def once() -> None:
-        async with AsyncDeSAMClient(host=host, port=port, api_key=KEY, load_entrypoint_plugins=False) as client:
+        async with AsyncDeSAMClient(
+            host=host, port=port, api_key=KEY, load_entrypoint_plugins=False
+        ) as client:
             await client.list_jobs(limit=1)
 
     asyncio.run(once())
@@ -52,7 +54,9 @@ def test_one_sync_client_64_threads(
     _warm_up(host, port)
     threads_before, fds_before = threading.active_count(), fd_count()
     started = time.monotonic()
-    client = DeSAMClient(host=host, port=port, api_key=KEY, load_entrypoint_plugins=False, plugins=[retry_recorder])
+    client = DeSAMClient(
+        host=host, port=port, api_key=KEY, load_entrypoint_plugins=False, plugins=[retry_recorder]
+    )
     seed = client.submit_job(name="load-seed", command="true")
 
     def worker(n: int) -> Counter[str]:
@@ -61,7 +65,9 @@ def test_one_sync_client_64_threads(
         for k in range(CALLS_PER_THREAD):
             kind = k % 10
             if kind == 0:
-                mine.append(client.submit_job(name=f"load-{n}-{k}", command="true", labels={"thread": str(n)}))
+                mine.append(
+                    client.submit_job(name=f"load-{n}-{k}", command="true", labels={"thread": str(n)})
+                )
                 done["submit_job"] += 1
             elif kind in (1, 2):
                 assert client.get_status(mine[-1]) == "QUEUED"
@@ -101,10 +107,16 @@ def test_one_sync_client_64_threads(
     assert threads_after <= threads_before + THREAD_SLACK, (threads_before, threads_after)
     assert fds_after <= fds_before + FD_SLACK, (fds_before, fds_after)
     report(
-        threads=THREADS, calls=sum(total.values()), by_method=dict(total), errors=0, retries=retry_recorder.total,
+        threads=THREADS,
+        calls=sum(total.values()),
+        by_method=dict(total),
+        errors=0,
+        retries=retry_recorder.total,
         retried=dict(retry_recorder.by_error),
-        seconds=round(elapsed, 2), calls_per_s=round(sum(total.values()) / elapsed),
-        threads_before_after=(threads_before, threads_after), fds_before_after=(fds_before, fds_after),
+        seconds=round(elapsed, 2),
+        calls_per_s=round(sum(total.values()) / elapsed),
+        threads_before_after=(threads_before, threads_after),
+        fds_before_after=(fds_before, fds_after),
     )
 
 
@@ -150,7 +162,7 @@ def test_one_async_client_10000_concurrent_calls(
             elapsed = time.monotonic() - started
             done: Counter[str] = Counter()
             submitted = set()
-            for (kind, _), result in zip(calls, results):
+            for (kind, _), result in zip(calls, results, strict=True):
                 done[kind] += 1
                 if kind == "submit_job":
                     submitted.add(result)
@@ -174,7 +186,14 @@ def test_one_async_client_10000_concurrent_calls(
     assert threads_after <= threads_before + THREAD_SLACK, (threads_before, threads_after)
     assert fds_after <= fds_before + FD_SLACK, (fds_before, fds_after)
     report(
-        calls=ASYNC_CALLS, peak_in_flight=in_flight["peak"], by_method=dict(done), errors=0,
-        retries=retry_recorder.total, retried=dict(retry_recorder.by_error), seconds=round(elapsed, 2), calls_per_s=round(ASYNC_CALLS / elapsed),
-        threads_before_after=(threads_before, threads_after), fds_before_after=(fds_before, fds_after),
+        calls=ASYNC_CALLS,
+        peak_in_flight=in_flight["peak"],
+        by_method=dict(done),
+        errors=0,
+        retries=retry_recorder.total,
+        retried=dict(retry_recorder.by_error),
+        seconds=round(elapsed, 2),
+        calls_per_s=round(ASYNC_CALLS / elapsed),
+        threads_before_after=(threads_before, threads_after),
+        fds_before_after=(fds_before, fds_after),
     )

@@ -17,10 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from google.protobuf.descriptor import FieldDescriptor
+
 from desam_client import RetryPolicy
 from desam_proto import client_pb2 as pb
 from desam_testing import SUBMISSION_ID_KEY, FakeScheduler
-from google.protobuf.descriptor import FieldDescriptor
 
 JOBS = 200
 WORKERS = 8

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import desam_proto
 import pytest
-from desam_proto import client_pb2
 from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
+import desam_proto
+from desam_proto import client_pb2
 
 HERE = Path(__file__).resolve().parent
 EMBEDDED = HERE / "spec_tables.md"

@@ -16,11 +16,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import desam_proto
 import pytest
-from desam_proto import client_pb2, client_pb2_grpc
 from packaging.requirements import Requirement
 from packaging.version import Version
+
+import desam_proto
+from desam_proto import client_pb2, client_pb2_grpc
 
 HERE = Path(__file__).resolve().parent
 DIST = "desam-proto"

@@ -10,6 +10,7 @@ from concurrent import futures
 
 import grpc
 import pytest
+
 from desam_proto import client_pb2 as pb
 from desam_proto import client_pb2_grpc as pb_grpc
 

@@ -13,8 +13,9 @@ earlier ``desam-client`` 0.1.x read and write these bytes, so they must not chan
 from __future__ import annotations
 
 import pytest
-from desam_proto import client_pb2 as pb
 from google.protobuf.message import Message
+
+from desam_proto import client_pb2 as pb
 
 VARINT = 0
 LEN = 2

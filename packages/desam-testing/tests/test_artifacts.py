@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from desam_proto import client_pb2 as pb
 from desam_proto import client_pb2_grpc as pbg
 from desam_testing import FakeScheduler

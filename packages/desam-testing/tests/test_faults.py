@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import grpc
 import pytest
+
 from desam_proto import client_pb2 as pb
 from desam_proto import client_pb2_grpc as pbg
 from desam_testing import FakeScheduler

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+
 from desam_proto import client_pb2 as pb
 from desam_proto import client_pb2_grpc as pbg
 from desam_testing import Capacity, FakeClock, FakeScheduler, LocalExecutor, ManualExecutor, SystemClock

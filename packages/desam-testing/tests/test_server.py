@@ -8,13 +8,14 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.descriptor import FieldDescriptor
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from desam_proto import client_pb2 as pb
 from desam_proto import client_pb2_grpc as pbg
 from desam_testing import FakeScheduler, __version__
 from desam_testing._rpcs import RPCS
-from google.protobuf.descriptor import FieldDescriptor
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 Connect = Callable[[FakeScheduler], pbg.ClientServiceStub]
 

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
 from desam_client.files import (
     FileChangedError,
     UnsupportedEntryError,

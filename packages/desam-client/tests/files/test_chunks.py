@@ -11,6 +11,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+
 from desam_client.files import (
     DEFAULT_CHUNK_SIZE,
     MAX_CHUNK_SIZE,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from desam_client.files import FileDigest, HashCache, UnsupportedEntryError, hash_file, hashing, sha256_file
 
 MIB = 1024 * 1024

@@ -6,6 +6,7 @@ import dataclasses
 from datetime import datetime, timedelta, timezone
 
 import pytest
+
 from desam_client.files import DependencyCheck, FileInfo, QuotaInfo
 from desam_proto import client_pb2
 

@@ -12,9 +12,10 @@ import zipfile
 from pathlib import Path
 from typing import Union
 
-from desam_client.files import hash_file, iter_upload_requests, write_archive
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from desam_client.files import hash_file, iter_upload_requests, write_archive
 
 Tree = dict[str, Union[bytes, "Tree"]]
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import pytest
+
 from desam_client._core import waiting
 from desam_client._core.flow import Emit, Sleep, Step
 from desam_proto import client_pb2 as pb

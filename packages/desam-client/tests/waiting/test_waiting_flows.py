@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import pytest
+
 from desam_client import InvalidArgumentError, JobNotFoundError, JobStatus, WaitTimeoutError
 from desam_client._core import waiting
 from desam_client._core.flow import Emit

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
 from desam_client import AsyncDeSAMClient, DeSAMClient, JobNotFoundError, JobStatus, WaitTimeoutError
 from desam_proto import client_pb2 as pb
 from desam_testing import FakeScheduler

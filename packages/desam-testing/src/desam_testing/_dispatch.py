@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError, Message
+
 from desam_proto import SERVICE_NAME
 from desam_proto import client_pb2 as pb
-from google.protobuf.message import DecodeError, Message
 
 from ._errors import ReplyError, RpcAbort
 from ._faults import Fault, Faults

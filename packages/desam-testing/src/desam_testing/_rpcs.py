@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from desam_proto import client_pb2 as pb
 from google.protobuf.message import Message
+
+from desam_proto import client_pb2 as pb
 
 __all__ = ["RPCS", "RpcSpec", "check_rpc_name"]
 

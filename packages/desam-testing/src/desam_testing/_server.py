@@ -13,6 +13,7 @@ from types import MappingProxyType, TracebackType
 from typing import Any
 
 import grpc
+
 from desam_proto import client_pb2 as pb
 
 from ._auth import Authenticator

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from desam_proto import client_pb2 as pb
-
 from desam_client.models import Job, JobStatus, Resource
+from desam_proto import client_pb2 as pb
 
 
 def timestamp(seconds: int) -> datetime | None:

@@ -11,14 +11,13 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from desam_proto import client_pb2 as pb
-
 from desam_client._core import convert, rpcs
 from desam_client._core import validate as v
 from desam_client._core.error_table import error_from_reply
 from desam_client._core.flow import Flow, Step, checked, single
 from desam_client.exceptions import DeSAMError, JobNotCancellableError, SubmissionUnknownError
 from desam_client.models import BatchCancelResult, Job, JobList, JobStatus
+from desam_proto import client_pb2 as pb
 
 #: The metadata key that carries a submission's id, so a retried submission never
 #: creates a second job (see the "Retries and idempotency" docs).

@@ -9,9 +9,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from google.protobuf.message import Message
+
 from desam_proto import SERVICE_NAME
 from desam_proto import client_pb2 as pb
-from google.protobuf.message import Message
 
 
 class RetrySafety(enum.Enum):

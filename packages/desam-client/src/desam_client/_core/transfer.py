@@ -23,8 +23,6 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, Union
 
-from desam_proto import client_pb2 as pb
-
 from desam_client import exceptions as exc
 from desam_client._core import operations as ops
 from desam_client._core import rpcs
@@ -36,6 +34,7 @@ from desam_client.files.chunks import DEFAULT_CHUNK_SIZE, ProgressCallback
 from desam_client.files.hashing import HashCache
 from desam_client.files.models import DependencyCheck, FileInfo, QuotaInfo
 from desam_client.files.tree import Blob, FilePlan, build_file_tree, build_plan
+from desam_proto import client_pb2 as pb
 
 T = TypeVar("T")
 

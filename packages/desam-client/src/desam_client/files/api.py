@@ -18,8 +18,6 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from desam_proto import client_pb2 as pb
-
 from desam_client._base import DEFAULT, RetryArg, TimeoutArg, _Default
 from desam_client._core import transfer as tr
 from desam_client.exceptions import InvalidArgumentError
@@ -29,6 +27,7 @@ from desam_client.files.chunks import DEFAULT_CHUNK_SIZE, ProgressCallback
 from desam_client.files.hashing import HashCache, StrPath
 from desam_client.files.mappings import FileMappings
 from desam_client.files.models import DependencyCheck, FileInfo, QuotaInfo
+from desam_proto import client_pb2 as pb
 
 if TYPE_CHECKING:
     from desam_client.aio import AsyncDeSAMClient

@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from desam_proto import SERVICE_NAME
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from desam_client._pipeline.call import CallInfo
 from desam_client.exceptions import DeSAMError
 from desam_client.plugins import hookimpl
+from desam_proto import SERVICE_NAME
 
 _SPAN = "desam.otel.span"
 
