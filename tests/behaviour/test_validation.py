@@ -97,3 +97,22 @@ def test_misspelt_status_lists_the_allowed_names(client: Any) -> None:
     with pytest.raises(InvalidArgumentError) as info:
         client.list_jobs(status="RUNNNING")
     assert "DATA_DEPENDENCY_ERROR" in str(info.value) and "'RUNNNING'" in str(info.value)
+
+
+def test_oversized_request_names_its_largest_field_and_sends_nothing(
+    client: Any, fake: FakeScheduler
+) -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        client.submit_job(name="n", command="echo " + "y" * 5_000_000)
+    assert info.value.argument == "command"
+    assert "4194304" in str(info.value) and "files=" in str(info.value)
+    assert fake.request_count() == 0
+
+
+def test_a_port_inside_host_is_refused_with_a_hint() -> None:
+    from desam_client import ConfigurationError, DeSAMClient
+
+    with pytest.raises(ConfigurationError, match="port=") as info:
+        DeSAMClient(host="127.0.0.1:33519", api_key="sk-test")
+    assert info.value.argument == "host"
+    DeSAMClient(host="::1", api_key="sk-test").close()  # an IPv6 literal is a host, not HOST:PORT

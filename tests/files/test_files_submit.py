@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from desam_client import (
+    DeSAMError,
     InvalidArgumentError,
+    LocalFileNotFoundError,
     MissingDependenciesError,
     QuotaExceededError,
     hookimpl,
@@ -215,6 +217,8 @@ def test_missing_local_path_is_file_not_found(
         files.submit_job_with_files("nf", "true", {"data/missing.csv": missing})
     assert str(missing) in str(info.value)
     assert "data/missing.csv" in str(info.value)
+    assert isinstance(info.value, LocalFileNotFoundError)  # also in the DeSAMError tree
+    assert isinstance(info.value, DeSAMError) and info.value.filename == str(missing)
     with pytest.raises(FileNotFoundError):
         client.submit_job("nf", "true", files={"data/missing.csv": missing})
     assert fake.request_count() == 0

@@ -186,6 +186,11 @@ def resolve(
                 "host: the scheduler's host is required (argument host or DESAM_HOST)", argument="host"
             )
         host = host.strip()
+        if host.count(":") == 1 and not host.startswith("["):
+            raise ConfigurationError(
+                f"host: {host!r} looks like HOST:PORT; pass the port as port= (or a full gRPC target as target=)",
+                argument="host",
+            )
         server_address, server_port = host.strip("[]"), port
         target = f"[{server_address}]:{port}" if ":" in server_address else f"{server_address}:{port}"
 

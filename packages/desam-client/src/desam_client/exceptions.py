@@ -22,6 +22,7 @@ Everything the SDK raises on purpose is a :class:`DeSAMError`; a raw
         ├── QuotaExceededError         the key's cache quota is too small
         ├── HashMismatchError          the scheduler got other bytes than announced
         ├── FileChangedError           a local file changed while it was uploaded
+        ├── LocalFileNotFoundError     (also a FileNotFoundError) a local path does not exist
         └── MissingDependenciesError   the scheduler still lacks blobs a job needs
 
 Each exception keeps what the scheduler said: the gRPC status code
@@ -33,6 +34,7 @@ single table in ``desam_client._core.error_table``.
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 import grpc
@@ -51,6 +53,7 @@ __all__ = [
     "InvalidArgumentError",
     "JobNotCancellableError",
     "JobNotFoundError",
+    "LocalFileNotFoundError",
     "MissingDependenciesError",
     "PermissionDeniedError",
     "QuotaExceededError",
@@ -216,6 +219,19 @@ class HashMismatchError(FileTransferError):
 
 class FileChangedError(FileTransferError):
     """A local file changed between hashing and sending; nothing wrong was stored."""
+
+
+class LocalFileNotFoundError(FileTransferError, FileNotFoundError):
+    """A local path given for upload does not exist (nothing was sent).
+
+    It is a builtin ``FileNotFoundError`` too, as the 0.1.x client raised, and it
+    carries ``filename`` like one.
+    """
+
+    def __init__(self, message: str, *, filename: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.filename = filename
+        self.errno = errno.ENOENT
 
 
 class MissingDependenciesError(FileTransferError):

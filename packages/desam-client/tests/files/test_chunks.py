@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import math
 import os
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,9 +15,7 @@ import pytest
 from desam_client.files import (
     DEFAULT_CHUNK_SIZE,
     MAX_CHUNK_SIZE,
-    CapturingIterator,
     FileChangedError,
-    aiter_in_thread,
     chunk_count,
     hash_file,
     iter_upload_requests,
@@ -149,19 +147,17 @@ def test_blob_identity_is_checked_at_once(file_hash: str, file_size: int, match:
         iter_upload_requests("never-opened", file_hash=file_hash, file_size=file_size, file_name="x")
 
 
-def _start(path: Path, data: bytes) -> CapturingIterator[Request]:
-    return CapturingIterator(
-        iter_upload_requests(
-            path,
-            file_hash=hashlib.sha256(data).hexdigest(),
-            file_size=len(data),
-            file_name=path.name,
-            chunk_size=CHUNK,
-        )
+def _start(path: Path, data: bytes) -> Iterator[Request]:
+    return iter_upload_requests(
+        path,
+        file_hash=hashlib.sha256(data).hexdigest(),
+        file_size=len(data),
+        file_name=path.name,
+        chunk_size=CHUNK,
     )
 
 
-def _drain(requests: CapturingIterator[Request], sent: list[Request]) -> None:
+def _drain(requests: Iterator[Request], sent: list[Request]) -> None:
     sent.extend(requests)
 
 
@@ -178,7 +174,6 @@ def test_content_changed_mid_send_never_yields_a_final_chunk(tmp_path: Path) -> 
         _drain(requests, sent)
     assert caught.value.path == str(path)
     assert str(path) in str(caught.value)
-    assert requests.error is caught.value
     assert not any(r.is_last_chunk for r in sent)
     assert len(sent) == 2
 
@@ -269,66 +264,3 @@ def test_memory_stays_near_one_chunk(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert count == 64
     assert peak < 8 * DEFAULT_CHUNK_SIZE
-
-
-def test_capturing_iterator_passes_items_and_remembers_nothing_on_success() -> None:
-    wrapped = CapturingIterator(iter([1, 2, 3]))
-    assert list(wrapped) == [1, 2, 3]
-    assert wrapped.error is None
-    wrapped.close()  # a list iterator has no close(); nothing happens
-
-
-def test_aiter_in_thread_yields_the_same_requests(tmp_path: Path) -> None:
-    data = os.urandom(5 * CHUNK + 3)
-    path = tmp_path / "f"
-    path.write_bytes(data)
-
-    async def collect() -> list[Request]:
-        requests = iter_upload_requests(
-            path,
-            file_hash=hashlib.sha256(data).hexdigest(),
-            file_size=len(data),
-            file_name="f",
-            chunk_size=CHUNK,
-        )
-        return [request async for request in aiter_in_thread(requests)]
-
-    requests = asyncio.run(collect())
-    assert b"".join(r.content for r in requests) == data
-    assert [r.is_last_chunk for r in requests].count(True) == 1
-
-
-def test_aiter_in_thread_propagates_file_changed(tmp_path: Path) -> None:
-    path = tmp_path / "f"
-    path.write_bytes(b"abc")
-
-    async def collect() -> None:
-        requests = iter_upload_requests(path, file_hash="1" * 64, file_size=3, file_name="f")
-        async for _ in aiter_in_thread(requests):
-            pass
-
-    with pytest.raises(FileChangedError):
-        asyncio.run(collect())
-
-
-def test_aiter_in_thread_closes_on_early_exit(tmp_path: Path) -> None:
-    data = b"w" * (4 * CHUNK)
-    path = tmp_path / "f"
-    path.write_bytes(data)
-    requests = iter_upload_requests(
-        path,
-        file_hash=hashlib.sha256(data).hexdigest(),
-        file_size=len(data),
-        file_name="f",
-        chunk_size=CHUNK,
-    )
-
-    async def first() -> None:
-        stream = aiter_in_thread(requests)
-        async for _ in stream:
-            break
-        await stream.aclose()  # type: ignore[attr-defined]
-
-    asyncio.run(first())
-    with pytest.raises(StopIteration):
-        next(requests)

@@ -68,9 +68,9 @@ def kind_for_code(error_code: str) -> ErrorKind:
     return BY_ERROR_CODE.get(error_code, _GENERIC)
 
 
-def kind_for_status(code: grpc.StatusCode, details: str) -> ErrorKind:
-    """The meaning of a gRPC status; a failed TLS handshake is a permanent :class:`TLSError`."""
-    if code is grpc.StatusCode.UNAVAILABLE and any(m in details.lower() for m in _TLS_MARKERS):
+def kind_for_status(code: grpc.StatusCode, details: str, *, tls: bool = False) -> ErrorKind:
+    """The meaning of a gRPC status; on a TLS channel, a failed handshake is a permanent :class:`TLSError`."""
+    if tls and code is grpc.StatusCode.UNAVAILABLE and any(m in details.lower() for m in _TLS_MARKERS):
         return ErrorKind(exc.TLSError)
     return BY_STATUS.get(code, _GENERIC)
 
@@ -87,22 +87,30 @@ def error_from_reply(
 
 
 def error_from_status(
-    code: grpc.StatusCode, details: str, *, rpc: str, job_id: str | None = None, redact: tuple[str, ...] = ()
+    code: grpc.StatusCode,
+    details: str,
+    *,
+    rpc: str,
+    job_id: str | None = None,
+    redact: tuple[str, ...] = (),
+    tls: bool = False,
 ) -> exc.DeSAMError:
     """The exception for a gRPC status (no reply arrived)."""
     message = scrub(details or code.name.lower().replace("_", " "), redact)
-    kind = kind_for_status(code, details)
+    kind = kind_for_status(code, details, tls=tls)
     if kind.error is exc.TLSError:
         message += " (check cert_path, and set server_name if the certificate names another host)"
     return kind.error(message, grpc_code=code, rpc=rpc, job_id=job_id)
 
 
 def is_transient(error: exc.DeSAMError) -> bool:
-    """Whether trying the same call again later may succeed."""
+    """Whether trying the same call again later may succeed (a failed TLS handshake never does)."""
+    if isinstance(error, exc.TLSError):
+        return False
     if error.error_code is not None:
         return kind_for_code(error.error_code).transient
     if error.grpc_code is not None:
-        return kind_for_status(error.grpc_code, error.message).transient
+        return BY_STATUS.get(error.grpc_code, _GENERIC).transient
     return False
 
 

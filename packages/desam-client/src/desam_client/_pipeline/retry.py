@@ -16,8 +16,9 @@ class RetryPolicy:
     """How a client retries a call that failed with a transient error.
 
     Only faults that can heal are retried (UNAVAILABLE, DEADLINE_EXCEEDED,
-    RESOURCE_EXHAUSTED, ABORTED), never a bad key, a missing job or an invalid
-    argument. Reads, cancels and uploads are safe to repeat; a submission is
+    RESOURCE_EXHAUSTED, ABORTED, and a CANCELLED the client did not ask for, as a
+    stopping scheduler sends), never a bad key, a missing job, an invalid argument
+    or a failed TLS handshake. Reads, cancels and uploads are safe to repeat; a submission is
     repeated only after a look-up shows the earlier attempt created no job.
     """
 

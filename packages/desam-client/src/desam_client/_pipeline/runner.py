@@ -27,6 +27,7 @@ from desam_client.exceptions import (
     ConfigurationError,
     DeadlineExceededError,
     DeSAMError,
+    InvalidArgumentError,
 )
 from desam_client.plugins.manager import Hooks, is_awaitable
 
@@ -48,6 +49,8 @@ class PipelineCore:
         self.config = config
         self.hooks = hooks
         self.closed = False
+        #: Requests larger than this are refused before sending (gRPC would refuse them anyway).
+        self.max_request_bytes = int(dict(config.channel_options).get("grpc.max_send_message_length", -1))
 
     def begin(self, step: Step[Any]) -> CallInfo:
         """A new :class:`CallInfo`, or ``ClientClosedError`` if the client is closed."""
@@ -96,7 +99,12 @@ class PipelineCore:
                     job_id=call.job_id,
                 )
             return error_from_status(
-                error.code, error.details, rpc=call.rpc, job_id=call.job_id, redact=secrets
+                error.code,
+                error.details,
+                rpc=call.rpc,
+                job_id=call.job_id,
+                redact=secrets,
+                tls=self.config.tls,
             )
         if isinstance(error, DeSAMError):
             if error.job_id is None:
@@ -174,11 +182,33 @@ def _outcome_unknown(error: DeSAMError) -> bool:
     }
 
 
-def _with_key(step: Step[Any], api_key: str) -> Any:
+def _with_key(step: Step[Any], api_key: str, limit: int) -> Any:
     if callable(step.request):
         return step.request(api_key)
-    step.request.api_key = api_key  # type: ignore[attr-defined]
-    return step.request
+    request = step.request
+    request.api_key = api_key  # type: ignore[attr-defined]
+    if limit > 0 and request.ByteSize() > limit:
+        raise _too_large(request, limit)
+    return request
+
+
+def _too_large(request: Any, limit: int) -> InvalidArgumentError:
+    """The error for a request over the message size limit, naming its largest field."""
+    names = [field.name for field, _ in request.ListFields()]
+    sizes: dict[str, int] = {}
+    for name in names:
+        alone = type(request)()
+        alone.CopyFrom(request)
+        for other in names:
+            if other != name:
+                alone.ClearField(other)
+        sizes[name] = alone.ByteSize()
+    largest = max(sizes, key=sizes.__getitem__, default="request")
+    return InvalidArgumentError(
+        f"{largest}: the request is {request.ByteSize()} bytes, over the {limit}-byte message limit, "
+        f"and {largest!r} is its largest field; ship large data with files= or client.files instead",
+        argument=largest,
+    )
 
 
 def _advance(flow: Generator[Any, Any, Any], value: Any, error: Exception | None) -> tuple[bool, Any]:
@@ -251,7 +281,7 @@ class SyncRunner:
                         found = self.step(step.probe(), CallOptions(timeout, NO_RETRY))
                         if found is not None:
                             return found
-                    request = _with_key(step, api_key)
+                    request = _with_key(step, api_key, core.max_request_bytes)
                     if step.rpc.client_streaming:
                         reply = self.transport.stream(step.rpc, request, timeout=timeout, metadata=metadata)
                     else:
@@ -371,7 +401,7 @@ class AsyncRunner:
                         found = await self.step(step.probe(), CallOptions(timeout, NO_RETRY))
                         if found is not None:
                             return found
-                    request = _with_key(step, api_key)
+                    request = _with_key(step, api_key, core.max_request_bytes)
                     if step.rpc.client_streaming:
                         reply = await self.transport.stream(
                             step.rpc, request, timeout=timeout, metadata=metadata

@@ -84,7 +84,7 @@ class GrpcAioTransport:
         metadata: Metadata,
     ) -> Any:
         """Send a client stream; a blocking iterator is read in a worker thread, chunk by chunk."""
-        holder: list[BaseException] = []
+        holder: list[Exception] = []
         source = _async_source(requests, holder)
         try:
             return await self._callable(rpc)(source, timeout=timeout, metadata=metadata or None)
@@ -92,6 +92,11 @@ class GrpcAioTransport:
             if holder:
                 raise holder[0] from None
             raise failure(error) from None
+        except asyncio.CancelledError:
+            # grpc.aio cancels a call whose request iterator raised; the caller gets what it raised.
+            if holder:
+                raise holder[0] from None
+            raise
 
     async def close(self) -> None:
         """Close the channel; calls in flight end with CANCELLED."""
@@ -102,7 +107,7 @@ class GrpcAioTransport:
 
 
 async def _async_source(
-    requests: Iterable[Message] | AsyncIterable[Message], holder: list[BaseException]
+    requests: Iterable[Message] | AsyncIterable[Message], holder: list[Exception]
 ) -> AsyncIterator[Message]:
     try:
         if isinstance(requests, AsyncIterable):
@@ -115,7 +120,7 @@ async def _async_source(
             if item is None:
                 return
             yield item
-    except BaseException as error:
+    except Exception as error:
         holder.append(error)
         raise
 

@@ -207,7 +207,9 @@ def _wait_and_report(
             )
     except WaitTimeoutError:
         progress.done()
-        _report([done[i] for i in wanted if i in done], out, show_ids)
+        finished = [done[i] for i in wanted if i in done]
+        if finished:  # what did finish is still worth showing; an empty table is not
+            _report(finished, out, show_ids)
         raise
     progress.done()
     jobs = [done[i] for i in wanted]

@@ -74,15 +74,25 @@ def _require(settings: Settings) -> None:
 
 def _client(settings: Settings) -> DeSAMClient:
     _require(settings)
-    return DeSAMClient(
-        host=settings.host,
-        port=settings.port,
-        api_key=settings.api_key,
-        cert_path=settings.cert_path,
-        timeout=settings.timeout if settings.timeout is not None else DEFAULT_TIMEOUT,
-        server_name=settings.server_name,
-        allow_insecure=settings.allow_insecure,
-    )
+    try:
+        return DeSAMClient(
+            host=settings.host,
+            port=settings.port,
+            api_key=settings.api_key,
+            cert_path=settings.cert_path,
+            timeout=settings.timeout if settings.timeout is not None else DEFAULT_TIMEOUT,
+            server_name=settings.server_name,
+            allow_insecure=settings.allow_insecure,
+        )
+    except ConfigurationError as error:
+        if error.argument != "allow_insecure":
+            raise
+        # The library's message names Python arguments; say it in the command line's terms.
+        raise ConfigurationError(
+            f"refusing to send the API key in plaintext to {settings.host!r}: pass --cert-path "
+            "(or DESAM_CERT_PATH) for TLS, or --allow-insecure if the network is trusted",
+            argument="allow_insecure",
+        ) from None
 
 
 def _debug_events(secrets: Secrets) -> None:

@@ -99,8 +99,10 @@ def mapped_errors(argument: str, rpc: str | None = None) -> Iterator[None]:
     except pure.UnsupportedEntryError as error:
         raise exc.InvalidArgumentError(f"{argument}: {error}", argument=argument) from error
     except FileNotFoundError as error:
-        if rpc is None:
-            raise  # a missing local path is reported as the builtin error, before anything is sent
+        if rpc is None:  # before anything is sent
+            raise exc.LocalFileNotFoundError(
+                f"{argument}: {error.strerror or error}: {error.filename!r}", filename=error.filename
+            ) from error
         raise exc.FileTransferError(
             f"a file disappeared while it was being uploaded: {error}",
             rpc=rpc,

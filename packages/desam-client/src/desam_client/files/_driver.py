@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
-
-from google.protobuf.message import Message
 
 from desam_client._core.flow import Sleep, Step
 from desam_client._core.transfer import Local, Parallel, TransferFlow, Upload, upload_limits
@@ -96,36 +93,8 @@ async def _execute_async(runner: AsyncRunner, instruction: Any, options: CallOpt
 
 
 async def _upload_async(runner: AsyncRunner, upload: Upload[Any], options: CallOptions) -> Any:
-    """Run an upload; if its request iterator failed, raise what it raised.
-
-    grpc.aio cancels a call whose request iterator raised, and awaiting the call then
-    raises ``CancelledError`` instead of the cause; the cause is kept here and raised in
-    its place (unless this task itself is being cancelled).
-    """
-    failures: list[Exception] = []
-    factory = upload.step.request
-    assert callable(factory), "an upload's request is a stream factory"
-
-    def requests(api_key: str) -> Iterator[Message]:
-        return _recording(factory(api_key), failures)
-
-    step = dataclasses.replace(upload.step, request=requests)
-    try:
-        return await runner.step(step, upload_options(upload, options))
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        cancelling = getattr(task, "cancelling", None)  # Python 3.11+
-        if failures and not (cancelling is not None and cancelling()):
-            raise failures[-1] from None
-        raise
-
-
-def _recording(requests: Iterable[Message], failures: list[Exception]) -> Iterator[Message]:
-    try:
-        yield from requests
-    except Exception as error:
-        failures.append(error)
-        raise
+    """Run an upload with its size-scaled deadline and budget."""
+    return await runner.step(upload.step, upload_options(upload, options))
 
 
 async def _gather(runner: AsyncRunner, parallel: Parallel, options: CallOptions) -> list[Any]:

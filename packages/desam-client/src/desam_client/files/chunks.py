@@ -14,22 +14,19 @@ size and SHA-256 (the file was modified after it was hashed), the iterator raise
 :class:`~desam_client.files.errors.FileChangedError` *instead of* producing the final
 chunk, so the scheduler never receives a complete blob under the wrong hash.
 
-Reading is blocking local I/O. A synchronous gRPC stub takes the iterator as it is;
-an asyncio stub takes :func:`aiter_in_thread` of it, which runs each read in a worker
-thread. gRPC replaces an exception raised by a request iterator with a generic
-error, so wrap the iterator in :class:`CapturingIterator` and re-raise its
-:attr:`~CapturingIterator.error` after the call fails.
+Reading is blocking local I/O. The transports take care of it: the asyncio one reads
+each chunk in a worker thread, and both re-raise what the iterator raised instead of
+the generic error gRPC turns it into.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import os
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import Generic, TypeVar
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from desam_proto import client_pb2
 
@@ -39,9 +36,7 @@ from .hashing import BinaryReader, StrPath, open_regular_file, read_block
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "MAX_CHUNK_SIZE",
-    "CapturingIterator",
     "ProgressCallback",
-    "aiter_in_thread",
     "chunk_count",
     "iter_upload_requests",
     "validate_chunk_size",
@@ -208,85 +203,3 @@ def iter_upload_requests(
         api_key=api_key, file_hash=file_hash, file_size=file_size, file_name=file_name
     )
     return _requests(source, label, template, chunk_size, progress)
-
-
-class CapturingIterator(Generic[_T]):
-    """An iterator that remembers the exception that ended the one it wraps.
-
-    gRPC consumes a request iterator itself, and when the iterator raises (for
-    example :class:`~desam_client.files.errors.FileChangedError`) the call fails with
-    a generic status instead. Wrap the requests, and after the call fails, raise
-    :attr:`error` if it is set::
-
-        requests = CapturingIterator(iter_upload_requests(...))
-        try:
-            reply = stub.UploadFile(requests)
-        except grpc.RpcError:
-            if requests.error is not None:
-                raise requests.error from None
-            raise
-
-    Attributes:
-        error: The exception the wrapped iterator raised, or None.
-    """
-
-    def __init__(self, source: Iterable[_T]) -> None:
-        """Wrap ``source``."""
-        self._iterator = iter(source)
-        self.error: BaseException | None = None
-
-    def __iter__(self) -> CapturingIterator[_T]:
-        return self
-
-    def __next__(self) -> _T:
-        try:
-            return next(self._iterator)
-        except StopIteration:
-            raise
-        except BaseException as exc:
-            self.error = exc
-            raise
-
-    def close(self) -> None:
-        """Close the wrapped iterator, if it can be closed (releasing its file)."""
-        close = getattr(self._iterator, "close", None)
-        if close is not None:
-            close()
-
-
-class _Exhausted:
-    pass
-
-
-def _advance(iterator: Iterator[_T]) -> _T | _Exhausted:
-    try:
-        return next(iterator)
-    except StopIteration:
-        return _Exhausted()
-
-
-async def aiter_in_thread(iterator: Iterator[_T]) -> AsyncIterator[_T]:
-    """Iterate a blocking iterator from asyncio, one step per worker-thread call.
-
-    Each ``next()`` runs in :func:`asyncio.to_thread`, so reading files never blocks
-    the event loop. Exceptions raised by the iterator propagate unchanged. When the
-    async iterator is closed early, the wrapped iterator is closed too (unless a step
-    is still running in its thread, in which case it is left to be collected).
-
-    Args:
-        iterator: A blocking iterator, such as :func:`iter_upload_requests`.
-
-    Yields:
-        The items of ``iterator``, in order.
-    """
-    try:
-        while True:
-            item = await asyncio.to_thread(_advance, iterator)
-            if isinstance(item, _Exhausted):
-                return
-            yield item
-    finally:
-        close = getattr(iterator, "close", None)
-        if close is not None:
-            with contextlib.suppress(ValueError):  # "generator already executing"
-                close()

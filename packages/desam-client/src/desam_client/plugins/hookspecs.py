@@ -164,5 +164,5 @@ def desam_transports() -> Mapping[str, Callable[..., Any]] | None:
 
     A factory is called with the client's ``ClientConfig`` and returns an object
     with the blocking (``is_async = False``) or the asyncio (``is_async = True``)
-    transport interface of ``desam_client._transport.base``.
+    transport interface of :mod:`desam_client.transports`.
     """
