@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from desam_client import DeSAMClient, DeSAMError, JobStatus
+from desam_testing import run_dev_server
 
 API_KEY = "sk-demo-" + os.urandom(6).hex()
 failures: list[str] = []
@@ -35,10 +33,7 @@ def check(what: str, ok: bool) -> None:
 @contextmanager
 def dev_server(data_dir: Path) -> Iterator[tuple[str, int]]:
     """Start ``desam-dev-server`` on a free port; yield (host, port); stop it with SIGTERM."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "desam_testing.devserver",
+    args = [
         "--port",
         "0",
         "--executor",
@@ -50,30 +45,19 @@ def dev_server(data_dir: Path) -> Iterator[tuple[str, int]]:
         "--cpu",
         "4",
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()
-        if "listening on" not in line:
-            raise SystemExit(f"the dev server did not start (it said {line!r})")
-        host, _, port = line.rsplit(" ", 1)[1].rpartition(":")
-        print(f"dev scheduler started: {line}")
-        yield host, int(port)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=30)
-        print(f"dev scheduler stopped (exit code {code})")
-        check("the dev server exits cleanly on SIGTERM", code == 0)
+        with run_dev_server(*args) as server:
+            print(f"dev scheduler started: listening on {server.address}")
+            yield server.host, server.port
+    except RuntimeError as error:
+        check(f"the dev server starts and stops cleanly ({error})", False)
+        raise
+    print("dev scheduler stopped cleanly (exit code 0)")
 
 
-def wait(client: DeSAMClient, job_id: str, limit: float = 60.0) -> JobStatus:
-    """Poll until the job ends (the wait helpers replace this loop once they land)."""
-    deadline = time.monotonic() + limit
-    while True:
-        status = client.get_status(job_id)
-        if status.is_terminal or time.monotonic() > deadline:
-            return status
-        time.sleep(0.2)
+def wait(client: DeSAMClient, job_id: str) -> JobStatus:
+    """The job's final status (``client.wait`` polls with an adaptive interval)."""
+    return client.wait(job_id, timeout=60).status
 
 
 def main() -> int:
@@ -120,8 +104,14 @@ def main() -> int:
 
             print("\n3. cancel a running job, then batch operations")
             long_job = client.submit_job(name="long", command="sleep 60", memory_mb=64)
-            while client.get_status(long_job) != "RUNNING":
-                time.sleep(0.05)
+            streamed = client.submit_job(
+                name="streams", command="for i in 1 2 3; do echo tick $i; sleep 0.2; done", memory_mb=64
+            )
+            lines = list(client.follow_logs(streamed))
+            print(f"  follow_logs: {lines}")
+            check(
+                "follow_logs streams every line until the job ends", lines == ["tick 1", "tick 2", "tick 3"]
+            )
             check("cancel() of a running job is True", client.cancel(long_job) is True)
             check("it ends CANCELLED", wait(client, long_job) == "CANCELLED")
             check("cancel() of an ended job is False", client.cancel(hello) is False)
@@ -156,20 +146,44 @@ def main() -> int:
             print("\n5. data: a file shipped to the job")
             data = Path(tmp) / "dataset.csv"
             data.write_bytes(b"id,value\n" + b"".join(b"%d,%d\n" % (i, i * i) for i in range(10000)))
-            if hasattr(client, "files"):
-                expected = hashlib.sha256(data.read_bytes()).hexdigest()
-                job = client.files.submit_job_with_files(
-                    name="uses data",
-                    command="sha256sum data/dataset.csv",
-                    file_mappings=[(str(data), "data/dataset.csv")],
-                    memory_mb=64,
-                )
-                status = wait(client, job)
-                out = client.get_logs(job)
-                print(f"  {job}: {status}; {out.strip()}")
-                check("the job read byte-identical data", status == "SUCCEEDED" and expected in out)
-            else:
-                print("  (client.files is not available in this build)")
+            expected = hashlib.sha256(data.read_bytes()).hexdigest()
+            job = client.files.submit_job_with_files(
+                name="uses data",
+                command="sha256sum data/dataset.csv",
+                file_mappings=[(str(data), "data/dataset.csv")],
+                memory_mb=64,
+            )
+            status = wait(client, job)
+            out = client.get_logs(job)
+            print(f"  {job}: {status}; {out.strip()}")
+            check("the job read byte-identical data", status == "SUCCEEDED" and expected in out)
+
+            print("\n6. data: a directory shipped as a deterministic archive, then re-used")
+            folder = Path(tmp) / "configs"
+            (folder / "nested").mkdir(parents=True)
+            (folder / "train.yaml").write_text("lr: 0.01\n")
+            (folder / "nested" / "模型.txt").write_text("resnet50\n")
+            before = client.files.check_quota()
+            first = client.submit_job(
+                name="dir 1",
+                command="cat cfg/train.yaml cfg/nested/模型.txt",
+                files={"cfg": str(folder)},
+                memory_mb=64,
+            )
+            second = client.submit_job(
+                name="dir 2", command="ls -R cfg", files={"cfg": str(folder)}, memory_mb=64
+            )
+            done = {job.job_id: job for job in client.as_completed([first, second], timeout=60)}
+            after = client.files.check_quota()
+            print(
+                f"  quota used: {before.used_quota} -> {after.used_quota} bytes; outputs: "
+                f"{client.get_logs(first).split()}"
+            )
+            check("both directory jobs succeeded", all(job.status == "SUCCEEDED" for job in done.values()))
+            check(
+                "the job sees the directory's files",
+                client.get_logs(first).split() == ["lr:", "0.01", "resnet50"],
+            )
 
     print()
     if failures:

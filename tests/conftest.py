@@ -11,9 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,7 +19,7 @@ from typing import Any
 import pytest
 
 from desam_client import AsyncDeSAMClient, DeSAMClient
-from desam_testing import FakeScheduler
+from desam_testing import FakeScheduler, run_dev_server
 
 KEYS = {"sk-test": "alice", "sk-other": "bob", "sk-admin": "admin"}
 
@@ -120,27 +117,8 @@ def client(make_client: Callable[..., Any]) -> Any:
 
 @contextlib.contextmanager
 def _dev_server(*args: str, log: Path) -> Iterator[tuple[str, int]]:
-    cmd = [sys.executable, "-m", "desam_testing.devserver", *args]
-    with log.open("w") as err, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True) as proc:
-        try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline().strip()
-            if "listening on" not in line:
-                proc.kill()
-                proc.wait(timeout=10)
-                raise AssertionError(f"the dev server did not start: {line!r} {log.read_text()[-2000:]}")
-            host, _, port = line.rsplit(" ", 1)[1].rpartition(":")
-            yield host, int(port)
-        finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-            try:
-                code = proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                raise AssertionError("the dev server did not stop on SIGTERM") from None
-        assert code == 0, f"the dev server exited with {code}: {log.read_text()[-2000:]}"
+    with run_dev_server(*args, stderr=log) as server:
+        yield server.host, server.port
 
 
 @pytest.fixture

@@ -9,15 +9,14 @@ variables from the developer's shell and a private ``HOME``/``XDG_CONFIG_HOME``.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from desam_testing import DevServerProcess, run_dev_server
 
 #: The key the dev server accepts; its middle part must never appear in any output.
 API_KEY = "sk-cli-Sup3rS3cret"
@@ -25,67 +24,22 @@ SECRET_PART = "Sup3rS3cret"
 USER = "carol"
 
 
-@dataclass
-class DevServer:
-    host: str
-    port: int
-    process: subprocess.Popen[str]
-
-
-def _read_listening_line(process: subprocess.Popen[str], timeout: float) -> str:
-    found: list[str] = []
-
-    def read() -> None:
-        assert process.stdout is not None
-        found.append(process.stdout.readline())
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    reader.join(timeout)
-    if not found:
-        raise RuntimeError(f"desam-dev-server printed nothing within {timeout} s")
-    return found[0]
-
-
 @pytest.fixture(scope="module")
-def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServerProcess]:
     """``desam-dev-server --port 0 --executor local`` in a subprocess, stopped at the end."""
     data = tmp_path_factory.mktemp("devserver")
-    log = (data / "server.err").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "desam_testing.devserver",
-            "--port",
-            "0",
-            "--executor",
-            "local",
-            "--api-key",
-            f"{API_KEY}={USER}",
-            "--data-dir",
-            str(data / "data"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-        env=_clean_env(data),
-    )
-    try:
-        line = _read_listening_line(process, timeout=30)
-        match = re.fullmatch(r"desam-dev-server listening on (.+):(\d+)\s*", line)
-        assert match, f"unexpected first line {line!r}"
-        yield DevServer(match.group(1).strip("[]"), int(match.group(2)), process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
-        log.close()
+    args = [
+        "--port",
+        "0",
+        "--executor",
+        "local",
+        "--api-key",
+        f"{API_KEY}={USER}",
+        "--data-dir",
+        str(data / "data"),
+    ]
+    with run_dev_server(*args, env=_clean_env(data), stderr=data / "server.err") as server:
+        yield server
 
 
 def _clean_env(home: Path) -> dict[str, str]:
@@ -100,7 +54,7 @@ def _clean_env(home: Path) -> dict[str, str]:
 class Desam:
     """Runs ``desam`` as a subprocess against the dev server."""
 
-    def __init__(self, server: DevServer, home: Path) -> None:
+    def __init__(self, server: DevServerProcess, home: Path) -> None:
         self.server = server
         self.home = home
 
@@ -140,5 +94,5 @@ class Desam:
 
 
 @pytest.fixture
-def desam(dev_server: DevServer, tmp_path: Path) -> Desam:
+def desam(dev_server: DevServerProcess, tmp_path: Path) -> Desam:
     return Desam(dev_server, tmp_path)

@@ -31,6 +31,7 @@ from ._manual import ManualExecutor
 from ._server import DEFAULT_API_KEYS, FakeScheduler
 from ._server_tls import ServerTLS
 from ._store import SUBMISSION_ID_KEY
+from .devprocess import DevServerProcess, run_dev_server
 
 __version__ = "0.2.0"
 
@@ -39,6 +40,7 @@ __all__ = [
     "SUBMISSION_ID_KEY",
     "Capacity",
     "Clock",
+    "DevServerProcess",
     "ErrorCode",
     "Executor",
     "ExecutorHost",
@@ -52,4 +54,5 @@ __all__ = [
     "StagingError",
     "SystemClock",
     "__version__",
+    "run_dev_server",
 ]
