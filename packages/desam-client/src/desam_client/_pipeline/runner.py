@@ -158,7 +158,8 @@ class PipelineCore:
         """The key from the auth hook; the sync client cannot await one."""
         key = self.hooks.api_key(call)
         if is_awaitable(key):
-            key.close() if hasattr(key, "close") else None
+            if hasattr(key, "close"):
+                key.close()  # a coroutine never awaited would warn
             raise ConfigurationError(
                 "plugins: desam_api_key returned an awaitable, which only AsyncDeSAMClient can use",
                 argument="plugins",
