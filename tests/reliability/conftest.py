@@ -26,12 +26,14 @@ class RetryRecorder:
         self.by_error: Counter[str] = Counter()
         self.by_rpc: Counter[str] = Counter()
         self.not_desam: list[BaseException] = []
+        self.most_attempts = 1
 
     @hookimpl
     def desam_call_retry(self, call: Any, error: Any, delay: float) -> None:
         with self._lock:
             self.by_error[type(error).__name__] += 1
             self.by_rpc[call.rpc] += 1
+            self.most_attempts = max(self.most_attempts, call.attempt + 1)
             if not isinstance(error, DeSAMError):
                 self.not_desam.append(error)
 

@@ -183,6 +183,7 @@ def test_500_job_workflow_under_faults(
         faults=hits,
         retries=retry_recorder.total,
         retried_errors=dict(retry_recorder.by_error),
+        most_attempts=retry_recorder.most_attempts,
         duplicates=0,
         lost=0,
         **figures,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -278,6 +279,163 @@ def test_invalid_arguments_are_refused_before_sending(
     check()
     assert fake.request_count() == 0
     report(method=method, examples=sum(tried.values()), arguments=len(tried))
+
+
+# -- client.files -----------------------------------------------------------------------------
+
+_HEX = "0123456789abcdef"
+_bad_hash = st.one_of(
+    st.text(alphabet=_HEX, max_size=63),
+    st.text(alphabet=_HEX, min_size=65, max_size=70),
+    st.text(alphabet="ABCDEF0123456789", min_size=64, max_size=64).filter(lambda h: h != h.lower()),
+    st.text(min_size=64, max_size=64).filter(lambda h: not set(h) <= set(_HEX)),
+    _unsendable,
+)
+_bad_path = st.one_of(
+    st.integers(),
+    st.none(),
+    st.floats(),
+    st.binary(max_size=8),
+    st.lists(st.text(max_size=3), max_size=2),
+    st.just(""),
+)
+_bad_mount = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            ".",
+            "..",
+            "/",
+            "/abs",
+            "../x",
+            "a/../../x",
+            "a//b",
+            "a/./b",
+            "a/",
+            "./a",
+            "a\\b",
+            "C:\\x",
+            "\x00",
+            "a\x00b",
+        ]
+    ),
+    _unsendable,
+)
+_CHUNK_MAX = 3 * 1024 * 1024
+
+
+def files_methods(path: str) -> dict[str, tuple[dict[str, Any], dict[str, st.SearchStrategy[Any]]]]:
+    """client.files methods -> (valid base arguments, {argument: invalid values}); ``path`` is a real file."""
+    good = {"data/in.txt": path}
+    bad_mappings = st.one_of(
+        _bad_mount.map(lambda mount: {mount: path}),
+        _bad_mount.map(lambda mount: [(path, mount)]),
+        _bad_path.filter(lambda value: value != "").map(lambda value: {"data/x": value}),
+        st.one_of(st.integers(), st.none(), st.floats()).map(lambda key: {key: path}),
+        st.one_of(st.integers(), st.text(min_size=1, max_size=5), st.floats(), st.none()),
+    )
+    chunk = bad_int(1, _CHUNK_MAX, none_ok=True)
+    return {
+        "check_quota": ({}, dict(_CALL_OPTIONS)),
+        "verify_dependencies": (
+            {"file_hashes": ["0" * 64], "total_size": 0},
+            {
+                "file_hashes": st.one_of(bad_list(), st.lists(_bad_hash, min_size=1, max_size=3)),
+                "total_size": bad_int(0, INT64),
+                **_CALL_OPTIONS,
+            },
+        ),
+        "upload_file": (
+            {"file_path": path},
+            {
+                "file_path": _bad_path,
+                "progress_callback": st.one_of(st.integers(), st.text(max_size=3)),
+                "timeout": bad_seconds(zero_ok=False),
+                "chunk_size": chunk,
+                **_CALL_OPTIONS,
+            },
+        ),
+        "upload_files": (
+            {"file_paths": [path]},
+            {
+                "file_paths": st.one_of(
+                    st.text(max_size=5),
+                    st.binary(max_size=5),
+                    st.integers(),
+                    st.lists(_bad_path, min_size=1, max_size=2),
+                ),
+                "chunk_size": chunk,
+                **_CALL_OPTIONS,
+            },
+        ),
+        "build_file_tree": ({"file_mappings": good}, {"file_mappings": bad_mappings}),
+        "submit_job_with_files": (
+            {"name": "n", "command": "true", "file_mappings": good},
+            {
+                "name": bad_text(),
+                "command": bad_text(),
+                "file_mappings": bad_mappings,
+                "cpu": bad_int(0, INT32),
+                "memory_mb": bad_int(0, INT64),
+                "gpu": bad_int(0, INT32),
+                "disk_mb": bad_int(0, INT64),
+                "timeout": bad_int(0, INT32, none_ok=True),
+                "retries": bad_int(0, INT32),
+                "env": bad_map(),
+                "labels": bad_map(),
+                "metadata": bad_map(),
+                "user_id": bad_text(required=False),
+                "working_dir": bad_text(required=False),
+                "description": bad_text(required=False),
+                "submission_id": bad_text(required=False),
+                **_CALL_OPTIONS,
+            },
+        ),
+    }
+
+
+def _call_files(client: Any, method: str, kwargs: dict[str, Any]) -> Any:
+    result = getattr(client.files, method)(**kwargs)
+    if inspect.iscoroutine(result):  # the async client's files API, driven on its loop
+        return client._call(result)
+    return result
+
+
+def test_every_public_files_method_is_covered() -> None:
+    from desam_client.files.api import FilesAPI
+
+    public = {
+        name for name, _ in inspect.getmembers(FilesAPI, inspect.isfunction) if not name.startswith("_")
+    }
+    assert public == set(files_methods("x"))
+
+
+@pytest.mark.parametrize("method", sorted(files_methods("x")))
+def test_invalid_files_arguments_are_refused_before_sending(
+    client: Any, fake: FakeScheduler, method: str, tmp_path: Path, report: Callable[..., None]
+) -> None:
+    path = tmp_path / "in.txt"
+    path.write_text("input\n")
+    base, bad = files_methods(str(path))[method]
+    tried: dict[str, int] = {}
+
+    @_settings(INVALID_EXAMPLES)
+    @given(case=st.sampled_from(sorted(bad)).flatmap(lambda name: st.tuples(st.just(name), bad[name])))
+    def check(case: tuple[str, Any]) -> None:
+        name, value = case
+        before = fake.request_count()
+        with pytest.raises(InvalidArgumentError) as info:
+            _call_files(client, method, {**base, name: value})
+        error = info.value
+        assert error.argument is not None
+        assert error.argument == name or error.argument.startswith(f"{name}["), (name, value, error.argument)
+        assert name in str(error)
+        assert fake.request_count() == before, f"files.{method}({name}={value!r}) sent a request"
+        tried[name] = tried.get(name, 0) + 1
+
+    check()
+    assert fake.request_count() == 0
+    report(method=f"files.{method}", examples=sum(tried.values()), arguments=len(tried))
 
 
 # -- valid input round-trips -------------------------------------------------------------------

@@ -25,8 +25,10 @@ from desam_testing import SUBMISSION_ID_KEY, FakeScheduler
 
 JOBS = 200
 WORKERS = 8
-#: Retries on; enough attempts to outlast a restart and gRPC's reconnect backoff.
-POLICY = RetryPolicy(max_attempts=60, initial_backoff=0.05, max_backoff=0.5, total_timeout=60)
+#: The default backoff (0.2 s doubling, full jitter, 120 s budget) with more attempts than the
+#: default six: with dozens of calls retried per run, one of them drawing six short pauses in a
+#: row could otherwise give up before gRPC's reconnect backoff (200 ms, growing) lets it through.
+POLICY = RetryPolicy(max_attempts=20)
 
 
 def _fields(job: pb.Job) -> dict[str, Any]:
@@ -164,6 +166,7 @@ def test_restarts_mid_workflow(
             retries=retry_recorder.total,
             retried_errors=dict(retry_recorder.by_error),
             retried_rpcs=dict(retry_recorder.by_rpc),
+            most_attempts=retry_recorder.most_attempts,
             duplicates=0,
             lost=0,
             total_s=round(elapsed, 2),

@@ -323,16 +323,24 @@ def submit_job(
             "shipped with SubmitJobWithArtifacts, which has no artifacts field",
             argument="artifacts",
         )
-    return submit_with_files(files, settings, submission_id=submission_id, **fields)
+    return submit_with_files(files, settings, submission_id=submission_id, argument="files", **fields)
 
 
 def submit_with_files(
-    file_mappings: Any, settings: TransferSettings, *, submission_id: str | None = None, **fields: Any
+    file_mappings: Any,
+    settings: TransferSettings,
+    *,
+    submission_id: str | None = None,
+    argument: str = "file_mappings",
+    **fields: Any,
 ) -> TransferFlow[str]:
-    """Flow of ``submit_job_with_files``; ``fields`` are those of :func:`~.operations.job_fields`."""
+    """Flow of ``submit_job_with_files``; ``fields`` are those of :func:`~.operations.job_fields`.
+
+    ``argument`` is the name errors give the mappings (``files`` from ``submit_job``).
+    """
     values = ops.job_fields(**fields)
     sid = ops.with_submission_id(values, submission_id)
-    return _submit(fb.mappings_arg(file_mappings), values, sid, settings)
+    return _submit(fb.mappings_arg(file_mappings, argument), values, sid, settings)
 
 
 def _submit(

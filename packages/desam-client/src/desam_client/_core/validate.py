@@ -113,7 +113,9 @@ def job_id(value: Any, argument: str = "job_id") -> str:
 
 
 def job_ids(value: Any, argument: str = "job_ids") -> list[str]:
-    """A list of non-empty job ids."""
+    """A list of non-empty job ids (None is refused: it is not a list)."""
+    if value is None:
+        raise _fail(argument, "must be a list of job ids, got None")
     return str_list(argument, value)
 
 

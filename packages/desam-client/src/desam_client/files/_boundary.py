@@ -63,7 +63,7 @@ def mappings_arg(file_mappings: Any, argument: str = "file_mappings") -> dict[st
         return dict(normalize_mappings(file_mappings))
     except pure.MountPathError as error:
         raise exc.InvalidArgumentError(
-            f"{argument}: {error}",
+            f"{argument}[{error.mount_path!r}]: {error}",
             argument=f"{argument}[{error.mount_path!r}]",
         ) from error
     except TypeError as error:
@@ -93,7 +93,7 @@ def mapped_errors(argument: str, rpc: str | None = None) -> Iterator[None]:
         raise exc.FileChangedError(f"{error}; the scheduler kept nothing, try again", rpc=rpc) from error
     except pure.MountPathError as error:
         raise exc.InvalidArgumentError(
-            f"{argument}: {error}",
+            f"{argument}[{error.mount_path!r}]: {error}",
             argument=f"{argument}[{error.mount_path!r}]",
         ) from error
     except pure.UnsupportedEntryError as error:
