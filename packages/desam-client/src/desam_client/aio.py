@@ -10,16 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 from desam_client._base import DEFAULT, ClientBase, RetryArg, TimeoutArg
 from desam_client._core import operations as ops
-from desam_client._core import transfer as tr
 from desam_client._core import waiting as wt
 from desam_client._pipeline.runner import AsyncRunner
-from desam_client.files._driver import run_async
-from desam_client.files.api import AsyncFilesAPI
-from desam_client.files.mappings import FileMappings
 from desam_client.models import BatchCancelResult, Job, JobList, JobStatus
 
 if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider
+
+    from desam_client.files.api import AsyncFilesAPI
+    from desam_client.files.mappings import FileMappings
 
 
 class AsyncDeSAMClient(ClientBase):
@@ -127,6 +126,8 @@ class AsyncDeSAMClient(ClientBase):
     @functools.cached_property
     def files(self) -> AsyncFilesAPI:
         """Data dependencies, as in 0.1.x: quota, uploads, jobs with files (an :class:`AsyncFilesAPI`)."""
+        from desam_client.files.api import AsyncFilesAPI  # on first use: most programs never ship files
+
         return AsyncFilesAPI(self)
 
     async def submit_job(
@@ -176,27 +177,28 @@ class AsyncDeSAMClient(ClientBase):
             FileNotFoundError: A path in ``files`` does not exist (nothing was sent).
             FileTransferError: ``files`` could not be shipped (``QuotaExceededError``, ...).
         """
-        flow = tr.submit_job(
-            files,
-            self.files.settings,
-            name=name,
-            command=command,
-            cpu=cpu,
-            memory_mb=memory_mb,
-            gpu=gpu,
-            disk_mb=disk_mb,
-            working_dir=working_dir,
-            env=env,
-            timeout=timeout,
-            retries=retries,
-            artifacts=artifacts,
-            labels=labels,
-            description=description,
-            metadata=metadata,
-            user_id=user_id,
-            submission_id=submission_id,
-        )
-        return await run_async(self._runner, flow, self._options(call_timeout, retry))
+        fields: dict[str, Any] = {
+            "name": name,
+            "command": command,
+            "cpu": cpu,
+            "memory_mb": memory_mb,
+            "gpu": gpu,
+            "disk_mb": disk_mb,
+            "working_dir": working_dir,
+            "env": env,
+            "timeout": timeout,
+            "retries": retries,
+            "labels": labels,
+            "description": description,
+            "metadata": metadata,
+            "user_id": user_id,
+            "artifacts": artifacts,
+            "submission_id": submission_id,
+        }
+        options = self._options(call_timeout, retry)
+        if files is not None:
+            return await self.files._submit_job(files, options, fields)
+        return await self._runner.run(ops.submit_job(**fields), options)
 
     async def find_submission(
         self,

@@ -10,16 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 from desam_client._base import DEFAULT, ClientBase, RetryArg, TimeoutArg
 from desam_client._core import operations as ops
-from desam_client._core import transfer as tr
 from desam_client._core import waiting as wt
 from desam_client._pipeline.runner import SyncRunner
-from desam_client.files._driver import run_sync
-from desam_client.files.api import FilesAPI
-from desam_client.files.mappings import FileMappings
 from desam_client.models import BatchCancelResult, Job, JobList, JobStatus
 
 if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider
+
+    from desam_client.files.api import FilesAPI
+    from desam_client.files.mappings import FileMappings
 
 
 class DeSAMClient(ClientBase):
@@ -119,6 +118,8 @@ class DeSAMClient(ClientBase):
     @functools.cached_property
     def files(self) -> FilesAPI:
         """Data dependencies, as in 0.1.x: quota, uploads, jobs with files (a :class:`FilesAPI`)."""
+        from desam_client.files.api import FilesAPI  # on first use: most programs never ship files
+
         return FilesAPI(self)
 
     def submit_job(
@@ -168,27 +169,28 @@ class DeSAMClient(ClientBase):
             FileNotFoundError: A path in ``files`` does not exist (nothing was sent).
             FileTransferError: ``files`` could not be shipped (``QuotaExceededError``, ...).
         """
-        flow = tr.submit_job(
-            files,
-            self.files.settings,
-            name=name,
-            command=command,
-            cpu=cpu,
-            memory_mb=memory_mb,
-            gpu=gpu,
-            disk_mb=disk_mb,
-            working_dir=working_dir,
-            env=env,
-            timeout=timeout,
-            retries=retries,
-            artifacts=artifacts,
-            labels=labels,
-            description=description,
-            metadata=metadata,
-            user_id=user_id,
-            submission_id=submission_id,
-        )
-        return run_sync(self._runner, flow, self._options(call_timeout, retry))
+        fields: dict[str, Any] = {
+            "name": name,
+            "command": command,
+            "cpu": cpu,
+            "memory_mb": memory_mb,
+            "gpu": gpu,
+            "disk_mb": disk_mb,
+            "working_dir": working_dir,
+            "env": env,
+            "timeout": timeout,
+            "retries": retries,
+            "labels": labels,
+            "description": description,
+            "metadata": metadata,
+            "user_id": user_id,
+            "artifacts": artifacts,
+            "submission_id": submission_id,
+        }
+        options = self._options(call_timeout, retry)
+        if files is not None:
+            return self.files._submit_job(files, options, fields)
+        return self._runner.run(ops.submit_job(**fields), options)
 
     def find_submission(
         self,

@@ -18,11 +18,9 @@ needs ``allow_insecure=True``.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from desam_client._pipeline.retry import RetryPolicy
@@ -93,7 +91,8 @@ def _env(name: str) -> str | None:
 
 def _read(path: str | os.PathLike[str], argument: str) -> bytes:
     try:
-        return Path(path).read_bytes()
+        with open(path, "rb") as handle:
+            return handle.read()
     except OSError as error:
         raise ConfigurationError(
             f"{argument}: cannot read {os.fspath(path)!r}: {error.strerror or error}", argument=argument
@@ -106,6 +105,8 @@ def is_loopback(host: str) -> bool:
     if bare in {"localhost", "localhost.localdomain", "ip6-localhost"}:
         return True
     try:
+        import ipaddress  # only for hosts that are not "localhost"
+
         return ipaddress.ip_address(bare).is_loopback
     except ValueError:
         return False

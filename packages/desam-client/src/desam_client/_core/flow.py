@@ -46,6 +46,11 @@ class Step(Generic[T]):
     """For probed steps: the error to raise when retries end and it is unknown whether the
     request took effect."""
 
+    def __iter__(self) -> Generator[Step[T], Any, T]:
+        """A Step is also the flow of that one RPC, so ``yield from step`` gives its result."""
+        result: T = yield self
+        return result
+
 
 @dataclass(frozen=True)
 class Sleep:
@@ -66,12 +71,6 @@ Instruction = Step[Any] | Sleep | Emit[Any]
 Flow = Generator[Step[Any] | Sleep, Any, T]
 #: A flow that emits values of type T (its return value is ignored).
 StreamFlow = Generator[Instruction, Any, None]
-
-
-def single(step: Step[T]) -> Flow[T]:
-    """The flow of one RPC."""
-    result: T = yield step
-    return result
 
 
 def checked(reply: Any, rpc: RpcSpec, job_id: str | None = None) -> Any:

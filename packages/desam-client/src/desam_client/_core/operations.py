@@ -7,14 +7,14 @@ only run these flows.
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from desam_client._core import convert, rpcs
 from desam_client._core import validate as v
 from desam_client._core.error_table import error_from_reply
-from desam_client._core.flow import Flow, Step, checked, single
+from desam_client._core.flow import Flow, Step, checked
 from desam_client.exceptions import DeSAMError, JobNotCancellableError, SubmissionUnknownError
 from desam_client.models import BatchCancelResult, Job, JobList, JobStatus
 from desam_proto import client_pb2 as pb
@@ -96,7 +96,7 @@ def with_submission_id(fields: dict[str, Any], submission_id: str | None) -> str
     metadata: dict[str, str] = fields["metadata"]
     if submission_id is not None:
         metadata[SUBMISSION_ID_KEY] = v.text("submission_id", submission_id)
-    metadata.setdefault(SUBMISSION_ID_KEY, uuid.uuid4().hex)
+    metadata.setdefault(SUBMISSION_ID_KEY, os.urandom(16).hex())
     return metadata[SUBMISSION_ID_KEY]
 
 
@@ -114,7 +114,7 @@ def submission_probe(submission_id: str, user_id: str) -> Step[str | None]:
     return Step(rpcs.LIST_JOBS, request, parse)
 
 
-def submit_job(artifacts: Any = None, submission_id: str | None = None, **fields: Any) -> Flow[str]:
+def submit_job(artifacts: Any = None, submission_id: str | None = None, **fields: Any) -> Step[str]:
     """Flow of ``submit_job``; see ``DeSAMClient.submit_job``."""
     values = job_fields(**fields)
     request_artifacts = v.str_list("artifacts", artifacts)
@@ -125,14 +125,12 @@ def submit_job(artifacts: Any = None, submission_id: str | None = None, **fields
         checked(reply, rpcs.SUBMIT_JOB)
         return str(reply.job_id or reply.job.job_id)
 
-    return single(
-        Step(
-            rpcs.SUBMIT_JOB,
-            request,
-            parse,
-            probe=lambda: submission_probe(sid, values["user_id"]),
-            unknown_outcome=lambda error: unknown_submission(error, sid),
-        )
+    return Step(
+        rpcs.SUBMIT_JOB,
+        request,
+        parse,
+        probe=lambda: submission_probe(sid, values["user_id"]),
+        unknown_outcome=lambda error: unknown_submission(error, sid),
     )
 
 
@@ -147,11 +145,9 @@ def unknown_submission(error: DeSAMError, submission_id: str) -> SubmissionUnkno
     )
 
 
-def find_submission(submission_id: Any, user_id: Any = None) -> Flow[str | None]:
+def find_submission(submission_id: Any, user_id: Any = None) -> Step[str | None]:
     """Flow of ``find_submission``: the id of the job a submission created, or None."""
-    return single(
-        submission_probe(v.text("submission_id", submission_id), v.optional_text("user_id", user_id))
-    )
+    return submission_probe(v.text("submission_id", submission_id), v.optional_text("user_id", user_id))
 
 
 def _query(job_id: str) -> Step[Job]:
@@ -161,18 +157,22 @@ def _query(job_id: str) -> Step[Job]:
     return Step(rpcs.QUERY_JOB, pb.QueryJobRequest(job_id=job_id), parse, job_id=job_id)
 
 
-def get_info(job_id: Any) -> Flow[Job]:
+def get_info(job_id: Any) -> Step[Job]:
     """Flow of ``get_info``."""
-    return single(_query(v.job_id(job_id)))
+    return _query(v.job_id(job_id))
 
 
-def get_status(job_id: Any) -> Flow[JobStatus]:
-    """Flow of ``get_status``."""
-    job: Job = yield _query(v.job_id(job_id))
-    return job.status
+def get_status(job_id: Any) -> Step[JobStatus]:
+    """Flow of ``get_status``: reads the status alone, without converting the whole job."""
+    jid = v.job_id(job_id)
+
+    def parse(reply: Any, retried: bool) -> JobStatus:
+        return JobStatus.from_number(checked(reply, rpcs.QUERY_JOB, jid).job.status)
+
+    return Step(rpcs.QUERY_JOB, pb.QueryJobRequest(job_id=jid), parse, job_id=jid)
 
 
-def list_jobs(user_id: Any, status: Any, limit: Any, offset: Any) -> Flow[list[Job]]:
+def list_jobs(user_id: Any, status: Any, limit: Any, offset: Any) -> Step[list[Job]]:
     """Flow of ``list_jobs``."""
     request = pb.ListJobsRequest(
         user_id=v.optional_text("user_id", user_id),
@@ -184,7 +184,7 @@ def list_jobs(user_id: Any, status: Any, limit: Any, offset: Any) -> Flow[list[J
     def parse(reply: Any, retried: bool) -> list[Job]:
         return [convert.job_from_proto(job) for job in checked(reply, rpcs.LIST_JOBS).jobs]
 
-    return single(Step(rpcs.LIST_JOBS, request, parse))
+    return Step(rpcs.LIST_JOBS, request, parse)
 
 
 def list_page(user_id: Any, status: Any, limit: Any, offset: Any) -> Step[tuple[list[Job], int]]:
@@ -203,7 +203,7 @@ def list_page(user_id: Any, status: Any, limit: Any, offset: Any) -> Step[tuple[
     return Step(rpcs.LIST_JOBS, request, parse)
 
 
-def cancel(job_id: Any) -> Flow[bool]:
+def cancel(job_id: Any) -> Step[bool]:
     """Flow of ``cancel``: True when this call cancelled the job, False when it had already ended."""
     jid = v.job_id(job_id)
 
@@ -217,7 +217,7 @@ def cancel(job_id: Any) -> Flow[bool]:
             return retried and reply.job.status == pb.CANCELLED
         raise error
 
-    return single(Step(rpcs.CANCEL_JOB, pb.CancelJobRequest(job_id=jid), parse, job_id=jid))
+    return Step(rpcs.CANCEL_JOB, pb.CancelJobRequest(job_id=jid), parse, job_id=jid)
 
 
 def batch_get_info(job_ids: Any) -> Flow[JobList]:
@@ -296,7 +296,12 @@ def logs_page(job_id: Any, from_line: Any, max_lines: Any) -> Step[tuple[str, in
     return Step(rpcs.GET_JOB_LOGS, request, parse, job_id=jid)
 
 
-def get_logs(job_id: Any, from_line: Any, max_lines: Any) -> Flow[str]:
-    """Flow of ``get_logs``."""
-    page: tuple[str, int] = yield logs_page(job_id, from_line, max_lines)
-    return page[0]
+def get_logs(job_id: Any, from_line: Any, max_lines: Any) -> Step[str]:
+    """Flow of ``get_logs``: the text of one GetJobLogs page."""
+    page = logs_page(job_id, from_line, max_lines)
+    parse_page = page.parse
+
+    def parse(reply: Any, retried: bool) -> str:
+        return parse_page(reply, retried)[0]
+
+    return Step(page.rpc, page.request, parse, job_id=page.job_id)

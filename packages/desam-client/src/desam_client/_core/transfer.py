@@ -208,8 +208,8 @@ def _local(run: Callable[[], T], argument: str) -> TransferFlow[T]:
 
 
 def _single(step: Step[T]) -> TransferFlow[T]:
-    result: T = yield step
-    return result
+    """One RPC as a transfer flow (a generator, as the transfer drivers ``send`` to it)."""
+    return (yield from step)
 
 
 def check_quota() -> TransferFlow[QuotaInfo]:
@@ -316,7 +316,7 @@ def submit_job(
 ) -> TransferFlow[str]:
     """Flow of ``submit_job``: a plain SubmitJob, or with ``files`` the flow of ``submit_job_with_files``."""
     if files is None:
-        return ops.submit_job(artifacts=artifacts, submission_id=submission_id, **fields)
+        return _single(ops.submit_job(artifacts=artifacts, submission_id=submission_id, **fields))
     if artifacts:
         raise exc.InvalidArgumentError(
             "artifacts: cannot be combined with files; artifacts are names the scheduler records, files are "

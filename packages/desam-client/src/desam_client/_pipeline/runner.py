@@ -234,8 +234,10 @@ class SyncRunner:
         self._closing.set()
         self.transport.close()
 
-    def run(self, flow: Generator[Any, Any, T], options: CallOptions) -> T:
-        """Run a flow that returns one result."""
+    def run(self, flow: Generator[Any, Any, T] | Step[T], options: CallOptions) -> T:
+        """Run a flow that returns one result (a bare Step is the flow of one RPC)."""
+        if isinstance(flow, Step):
+            return self.step(flow, options)
         # The loop of _Iteration.__next__, without an iterator object around it: this is the
         # path of every plain call.
         value: Any = None
@@ -345,8 +347,10 @@ class AsyncRunner:
         self.core.closed = True
         await self.transport.close()
 
-    async def run(self, flow: Generator[Any, Any, T], options: CallOptions) -> T:
-        """Run a flow that returns one result."""
+    async def run(self, flow: Generator[Any, Any, T] | Step[T], options: CallOptions) -> T:
+        """Run a flow that returns one result (a bare Step is the flow of one RPC)."""
+        if isinstance(flow, Step):
+            return await self.step(flow, options)
         value: Any = None
         error: Exception | None = None
         while True:

@@ -5,8 +5,7 @@ Shared by the sync and the asyncio transport, so both connect the same way.
 
 from __future__ import annotations
 
-import ssl
-from pathlib import Path
+import os
 
 import grpc
 
@@ -15,10 +14,13 @@ from desam_client.config import ClientConfig
 
 def _system_roots() -> bytes | None:
     """The system's CA bundle, when the platform names one; else None (gRPC's own roots)."""
+    import ssl  # only TLS clients without cert_path pay for it
+
     cafile = ssl.get_default_verify_paths().cafile
     for candidate in (cafile, "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"):
-        if candidate and Path(candidate).is_file():
-            return Path(candidate).read_bytes()
+        if candidate and os.path.isfile(candidate):
+            with open(candidate, "rb") as handle:
+                return handle.read()
     return None
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from desam_client._base import DEFAULT, RetryArg, TimeoutArg, _Default
 from desam_client._core import transfer as tr
+from desam_client._pipeline.runner import CallOptions
 from desam_client.exceptions import InvalidArgumentError
 from desam_client.files._boundary import chunk_size_arg
 from desam_client.files._driver import run_async, run_sync
@@ -123,6 +124,10 @@ class FilesAPI(_FilesSettings):
 
     def _run(self, flow: tr.TransferFlow[T], call_timeout: TimeoutArg, retry: RetryArg) -> T:
         return run_sync(self._client._runner, flow, self._client._options(call_timeout, retry))
+
+    def _submit_job(self, files: Any, options: CallOptions, fields: dict[str, Any]) -> str:
+        """The ``files=`` path of ``DeSAMClient.submit_job``."""
+        return run_sync(self._client._runner, tr.submit_job(files, self.settings, **fields), options)
 
     def check_quota(self, *, call_timeout: TimeoutArg = DEFAULT, retry: RetryArg = DEFAULT) -> QuotaInfo:
         """The blob-cache quota of this API key, in bytes (total, used, available)."""
@@ -315,6 +320,10 @@ class AsyncFilesAPI(_FilesSettings):
 
     async def _run(self, flow: tr.TransferFlow[T], call_timeout: TimeoutArg, retry: RetryArg) -> T:
         return await run_async(self._client._runner, flow, self._client._options(call_timeout, retry))
+
+    async def _submit_job(self, files: Any, options: CallOptions, fields: dict[str, Any]) -> str:
+        """The ``files=`` path of ``AsyncDeSAMClient.submit_job``."""
+        return await run_async(self._client._runner, tr.submit_job(files, self.settings, **fields), options)
 
     async def check_quota(
         self, *, call_timeout: TimeoutArg = DEFAULT, retry: RetryArg = DEFAULT

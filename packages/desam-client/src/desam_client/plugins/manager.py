@@ -55,7 +55,7 @@ def build_manager(
     """
     extra = list(extra)
     replaced = {type(plugin) for plugin in extra}
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm = _CountingPluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     for plugin in builtin:
         if type(plugin) not in replaced:
@@ -113,6 +113,20 @@ def _describe(plugin: object) -> str:
     return f"{kind} {label}"
 
 
+class _CountingPluginManager(pluggy.PluginManager):
+    """A PluginManager that counts registrations, so callers can cache what they derive from it."""
+
+    generation = 0
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        self.generation += 1
+        return super().register(plugin, name)
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any | None:
+        self.generation += 1
+        return super().unregister(plugin, name)
+
+
 #: One hook implementation as the pipeline calls it: ``(function, argnames, plugin_name)``.
 _Impl = tuple[Any, tuple[str, ...], str]
 
@@ -123,24 +137,24 @@ class Hooks:
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
         self._hook = pm.hook
-        self._plans: dict[str, tuple[list[Any], list[_Impl], bool]] = {}
+        self._plans: dict[str, tuple[int | None, list[_Impl], bool]] = {}
 
     def _plan(self, name: str) -> tuple[list[_Impl], bool]:
         """A hook's implementations in pluggy's calling order, and whether one is a wrapper.
 
         Each is ``(function, argnames, plugin_name)``; with a wrapper among them only pluggy
-        may call them. Calling the functions directly spares pluggy's general machinery on every call (a
-        few µs each). The plan is checked against the registered implementations on every
-        use, so plugins added or removed later through ``client.plugin_manager`` take part
-        at once.
+        may call them. Calling the functions directly spares pluggy's general machinery on
+        every call. Plans are rebuilt when a plugin is registered or unregistered later
+        through ``client.plugin_manager``.
         """
-        impls = getattr(self._hook, name).get_hookimpls()
+        generation = getattr(self.pm, "generation", None)
         cached = self._plans.get(name)
-        if cached is not None and cached[0] == impls:
+        if cached is not None and generation is not None and cached[0] == generation:
             return cached[1], cached[2]
+        impls = getattr(self._hook, name).get_hookimpls()
         wrapped = any(impl.hookwrapper or getattr(impl, "wrapper", False) for impl in impls)
         plan = [(impl.function, tuple(impl.argnames), impl.plugin_name) for impl in reversed(impls)]
-        self._plans[name] = (impls, plan, wrapped)
+        self._plans[name] = (generation, plan, wrapped)
         return plan, wrapped
 
     def api_key(self, call: CallInfo) -> Any:

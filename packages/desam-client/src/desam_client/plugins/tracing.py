@@ -54,10 +54,13 @@ class OpenTelemetryTracing:
         from desam_client import __version__
 
         self._tracer = trace.get_tracer("desam_client", __version__, tracer_provider=tracer_provider)
+        self._own_provider = tracer_provider is not None
 
     @hookimpl(tryfirst=True)
     def desam_call_start(self, call: CallInfo) -> None:
         """Open the span (a child of the caller's current span)."""
+        if not self._own_provider and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            return  # no SDK installed yet: a span would record nothing, so none is made
         span = self._tracer.start_span(f"{SERVICE_NAME}/{call.rpc}", kind=SpanKind.CLIENT)
         call.state[_SPAN] = span
         if not span.is_recording():
