@@ -12,6 +12,5 @@ status but OK; the client maps it to its exceptions, retries and closes.
 from __future__ import annotations
 
 from desam_client._transport.base import AsyncTransport, Metadata, RpcFailure, SyncTransport
-from desam_client.config import ClientConfig
 
-__all__ = ["AsyncTransport", "ClientConfig", "Metadata", "RpcFailure", "SyncTransport"]
+__all__ = ["AsyncTransport", "Metadata", "RpcFailure", "SyncTransport"]
