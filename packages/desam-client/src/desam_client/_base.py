@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desam_client import config as config_mod
 from desam_client._pipeline.retry import NO_RETRY, RetryPolicy
@@ -13,6 +13,9 @@ from desam_client._pipeline.runner import CallOptions, PipelineCore
 from desam_client.config import ClientConfig
 from desam_client.exceptions import ConfigurationError
 from desam_client.plugins.manager import Hooks, build_manager, default_plugins, transport_factory
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 
 class _Default(enum.Enum):
@@ -34,28 +37,32 @@ class ClientBase:
     """Configuration, plugins and option handling shared by both clients."""
 
     _transport_kind: str
+    """The name of the transport used when none is given."""
+    _runner_class: Any
+    """SyncRunner or AsyncRunner: how this client runs its flows."""
+    _runner: Any
 
     def __init__(
         self,
-        host: str | None,
-        port: int | None,
-        api_key: str | None,
-        cert_path: str | os.PathLike[str] | None,
-        timeout: float,
+        host: str | None = None,
+        port: int | None = None,
+        api_key: str | None = None,
+        cert_path: str | os.PathLike[str] | None = None,
+        timeout: float = 30.0,
         *,
-        target: str | None,
-        tls: bool | None,
-        client_cert_path: str | os.PathLike[str] | None,
-        client_key_path: str | os.PathLike[str] | None,
-        server_name: str | None,
-        allow_insecure: bool,
-        channel_options: Mapping[str, Any] | Sequence[tuple[str, Any]] | None,
-        load_balancing: str | None,
-        retry: RetryArg,
-        plugins: Iterable[object],
-        load_entrypoint_plugins: bool,
-        transport: str | None,
-        tracer_provider: Any = None,
+        target: str | None = None,
+        tls: bool | None = None,
+        client_cert_path: str | os.PathLike[str] | None = None,
+        client_key_path: str | os.PathLike[str] | None = None,
+        server_name: str | None = None,
+        allow_insecure: bool = False,
+        channel_options: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+        load_balancing: str | None = None,
+        retry: RetryArg = DEFAULT,
+        plugins: Iterable[object] = (),
+        load_entrypoint_plugins: bool = True,
+        transport: str | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         self._config: ClientConfig = config_mod.resolve(
             host=host,
@@ -84,6 +91,7 @@ class ClientBase:
         if bool(getattr(self._transport, "is_async", False)) != want_async:
             kind = "an asyncio" if want_async else "a blocking"
             raise ConfigurationError(f"transport: {name!r} is not {kind} transport", argument="transport")
+        self._runner = self._runner_class(self._core, self._transport)
 
     @property
     def config(self) -> ClientConfig:

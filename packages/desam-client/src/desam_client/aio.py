@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -15,8 +14,6 @@ from desam_client._pipeline.runner import AsyncRunner
 from desam_client.models import BatchCancelResult, Job, JobList, JobStatus
 
 if TYPE_CHECKING:
-    from opentelemetry.trace import TracerProvider
-
     from desam_client.files.api import AsyncFilesAPI
     from desam_client.files.mappings import FileMappings
 
@@ -29,28 +26,8 @@ class AsyncDeSAMClient(ClientBase):
     ``async with AsyncDeSAMClient(...) as client:`` closes it; ``close()`` waits
     for the channel to shut down.
 
-    Args:
-        host: The scheduler's host name or IP (default: ``DESAM_HOST``).
-        port: Its client port (default: ``DESAM_PORT``, else 50051).
-        api_key: Your API key (default: ``DESAM_API_KEY``). Never logged or shown.
-        cert_path: PEM file of the CA (or the server certificate) to verify the scheduler
-            with; turns TLS on (default: ``DESAM_CERT_PATH``).
-        timeout: Deadline of each attempt of a call, in seconds.
-        target: A full gRPC target instead of host and port, e.g.
-            ``"dns:///scheduler.example:50051"`` (balanced round-robin over its addresses).
-        tls: ``True`` for TLS with the system's CA store when no ``cert_path`` is given.
-        client_cert_path: PEM client certificate chain for mutual TLS (with ``client_key_path``).
-        client_key_path: PEM private key for mutual TLS.
-        server_name: Host name expected in the server certificate, when it differs from ``host``.
-        allow_insecure: Allow plaintext to a host that is not a loopback address.
-        channel_options: Extra gRPC channel options (keepalive, message sizes, ...).
-        load_balancing: A gRPC load-balancing policy name (``"round_robin"``, ``"pick_first"``).
-        retry: The default :class:`~desam_client.RetryPolicy`; None turns retries off.
-        plugins: Plugin objects (see :mod:`desam_client.plugins`).
-        load_entrypoint_plugins: Load plugins from the ``desam.plugins`` entry points.
-        transport: Name of a registered transport (default ``"grpc-asyncio"``).
-        tracer_provider: The OpenTelemetry ``TracerProvider`` for the client's spans
-            (default: the global one).
+    It takes the same arguments as :class:`~desam_client.DeSAMClient`; its default
+    transport is ``"grpc-asyncio"``.
 
     Every method also takes keyword-only ``call_timeout`` (the per-attempt
     deadline for this call; None for none) and ``retry`` (a policy, or None);
@@ -62,50 +39,8 @@ class AsyncDeSAMClient(ClientBase):
     """
 
     _transport_kind = "grpc-asyncio"
-
-    def __init__(
-        self,
-        host: str | None = None,
-        port: int | None = None,
-        api_key: str | None = None,
-        cert_path: str | os.PathLike[str] | None = None,
-        timeout: float = 30.0,
-        *,
-        target: str | None = None,
-        tls: bool | None = None,
-        client_cert_path: str | os.PathLike[str] | None = None,
-        client_key_path: str | os.PathLike[str] | None = None,
-        server_name: str | None = None,
-        allow_insecure: bool = False,
-        channel_options: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
-        load_balancing: str | None = None,
-        retry: RetryArg = DEFAULT,
-        plugins: Iterable[object] = (),
-        load_entrypoint_plugins: bool = True,
-        transport: str | None = None,
-        tracer_provider: TracerProvider | None = None,
-    ) -> None:
-        super().__init__(
-            host,
-            port,
-            api_key,
-            cert_path,
-            timeout,
-            target=target,
-            tls=tls,
-            client_cert_path=client_cert_path,
-            client_key_path=client_key_path,
-            server_name=server_name,
-            allow_insecure=allow_insecure,
-            channel_options=channel_options,
-            load_balancing=load_balancing,
-            retry=retry,
-            plugins=plugins,
-            load_entrypoint_plugins=load_entrypoint_plugins,
-            transport=transport,
-            tracer_provider=tracer_provider,
-        )
-        self._runner = AsyncRunner(self._core, self._transport)
+    _runner_class = AsyncRunner
+    _runner: AsyncRunner
 
     async def __aenter__(self) -> AsyncDeSAMClient:
         return self

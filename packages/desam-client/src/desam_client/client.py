@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -15,8 +14,6 @@ from desam_client._pipeline.runner import SyncRunner
 from desam_client.models import BatchCancelResult, Job, JobList, JobStatus
 
 if TYPE_CHECKING:
-    from opentelemetry.trace import TracerProvider
-
     from desam_client.files.api import FilesAPI
     from desam_client.files.mappings import FileMappings
 
@@ -57,50 +54,8 @@ class DeSAMClient(ClientBase):
     """
 
     _transport_kind = "grpc"
-
-    def __init__(
-        self,
-        host: str | None = None,
-        port: int | None = None,
-        api_key: str | None = None,
-        cert_path: str | os.PathLike[str] | None = None,
-        timeout: float = 30.0,
-        *,
-        target: str | None = None,
-        tls: bool | None = None,
-        client_cert_path: str | os.PathLike[str] | None = None,
-        client_key_path: str | os.PathLike[str] | None = None,
-        server_name: str | None = None,
-        allow_insecure: bool = False,
-        channel_options: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
-        load_balancing: str | None = None,
-        retry: RetryArg = DEFAULT,
-        plugins: Iterable[object] = (),
-        load_entrypoint_plugins: bool = True,
-        transport: str | None = None,
-        tracer_provider: TracerProvider | None = None,
-    ) -> None:
-        super().__init__(
-            host,
-            port,
-            api_key,
-            cert_path,
-            timeout,
-            target=target,
-            tls=tls,
-            client_cert_path=client_cert_path,
-            client_key_path=client_key_path,
-            server_name=server_name,
-            allow_insecure=allow_insecure,
-            channel_options=channel_options,
-            load_balancing=load_balancing,
-            retry=retry,
-            plugins=plugins,
-            load_entrypoint_plugins=load_entrypoint_plugins,
-            transport=transport,
-            tracer_provider=tracer_provider,
-        )
-        self._runner = SyncRunner(self._core, self._transport)
+    _runner_class = SyncRunner
+    _runner: SyncRunner
 
     def __enter__(self) -> DeSAMClient:
         return self
