@@ -133,7 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_float,
         default=None,
         metavar="SECONDS",
-        help="deadline of each call to the scheduler (same as --call-timeout)",
+        help=(
+            "only before the command: deadline of each call to the scheduler, as --call-timeout "
+            "(after 'submit' --timeout is the job's run-time limit, after 'wait' the time to wait)"
+        ),
     )
     common = Parser(add_help=False)
     _add_connection_options(common, argparse.SUPPRESS)
