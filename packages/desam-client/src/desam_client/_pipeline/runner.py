@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -234,24 +234,38 @@ class SyncRunner:
         self._closing.set()
         self.transport.close()
 
-    def run(self, flow: Generator[Any, Any, T] | Step[T], options: CallOptions) -> T:
-        """Run a flow that returns one result (a bare Step is the flow of one RPC)."""
+    def run(
+        self,
+        flow: Generator[Any, Any, T] | Step[T],
+        options: CallOptions,
+        *,
+        execute: Callable[[Any, CallOptions], Any] | None = None,
+    ) -> T:
+        """Run a flow that returns one result (a bare Step is the flow of one RPC).
+
+        ``execute`` runs each instruction instead of :meth:`execute`, for flows that
+        yield instructions of their own (the transfer flows behind ``client.files``).
+        """
         if isinstance(flow, Step):
             return self.step(flow, options)
+        run_one = execute or self.execute
         # The loop of _Iteration.__next__, without an iterator object around it: this is the
         # path of every plain call.
         value: Any = None
         error: Exception | None = None
-        while True:
-            done, instruction = _advance(flow, value, error)
-            if done:
-                return instruction  # type: ignore[no-any-return]
-            if isinstance(instruction, Emit):
-                raise TypeError("this flow emits values; iterate it instead")
-            try:
-                value, error = self.execute(instruction, options), None
-            except Exception as raised:  # handed back to the flow
-                value, error = None, raised
+        try:
+            while True:
+                done, instruction = _advance(flow, value, error)
+                if done:
+                    return instruction  # type: ignore[no-any-return]
+                if isinstance(instruction, Emit):
+                    raise TypeError("this flow emits values; iterate it instead")
+                try:
+                    value, error = run_one(instruction, options), None
+                except Exception as raised:  # handed back to the flow
+                    value, error = None, raised
+        finally:
+            flow.close()  # its cleanup runs even when a KeyboardInterrupt ends the call
 
     def iterate(self, flow: Generator[Any, Any, Any], options: CallOptions) -> _Iteration:
         """Run a flow that emits values, as an iterator."""
@@ -347,19 +361,36 @@ class AsyncRunner:
         self.core.closed = True
         await self.transport.close()
 
-    async def run(self, flow: Generator[Any, Any, T] | Step[T], options: CallOptions) -> T:
-        """Run a flow that returns one result (a bare Step is the flow of one RPC)."""
+    async def run(
+        self,
+        flow: Generator[Any, Any, T] | Step[T],
+        options: CallOptions,
+        *,
+        execute: Callable[[Any, CallOptions], Awaitable[Any]] | None = None,
+    ) -> T:
+        """Run a flow that returns one result (a bare Step is the flow of one RPC).
+
+        ``execute`` runs each instruction instead of :meth:`execute`, for flows that
+        yield instructions of their own (the transfer flows behind ``client.files``).
+        """
         if isinstance(flow, Step):
             return await self.step(flow, options)
+        run_one = execute or self.execute
         value: Any = None
         error: Exception | None = None
-        while True:
-            done, instruction = _advance(flow, value, error)
-            if done:
-                return instruction  # type: ignore[no-any-return]
-            if isinstance(instruction, Emit):
-                raise TypeError("this flow emits values; iterate it instead")
-            value, error = await self._execute(instruction, options)
+        try:
+            while True:
+                done, instruction = _advance(flow, value, error)
+                if done:
+                    return instruction  # type: ignore[no-any-return]
+                if isinstance(instruction, Emit):
+                    raise TypeError("this flow emits values; iterate it instead")
+                try:
+                    value, error = await run_one(instruction, options), None
+                except Exception as raised:  # handed back to the flow
+                    value, error = None, raised
+        finally:
+            flow.close()
 
     async def iterate(self, flow: Generator[Any, Any, Any], options: CallOptions) -> AsyncIterator[Any]:
         """Run a flow that emits values, as an async iterator."""
@@ -374,20 +405,19 @@ class AsyncRunner:
                     value, error = None, None
                     yield instruction.value
                     continue
-                value, error = await self._execute(instruction, options)
+                try:
+                    value, error = await self.execute(instruction, options), None
+                except Exception as raised:  # handed back to the flow
+                    value, error = None, raised
         finally:
             flow.close()
 
-    async def _execute(
-        self, instruction: Step[Any] | Sleep, options: CallOptions
-    ) -> tuple[Any, Exception | None]:
-        try:
-            if isinstance(instruction, Sleep):
-                await asyncio.sleep(instruction.seconds)
-                return None, None
-            return await self.step(instruction, options), None
-        except Exception as error:
-            return None, error
+    async def execute(self, instruction: Step[Any] | Sleep, options: CallOptions) -> Any:
+        """Run one instruction."""
+        if isinstance(instruction, Sleep):
+            await asyncio.sleep(instruction.seconds)
+            return None
+        return await self.step(instruction, options)
 
     async def step(self, step: Step[T], options: CallOptions) -> T:
         """One logical call: hooks, auth and the retry loop."""

@@ -1,7 +1,7 @@
 """Running transfer flows (:mod:`desam_client._core.transfer`) on a client's call pipeline.
 
-:func:`run_sync` and :func:`run_async` are twins: they hand RPC steps to the
-client's runner and differ only in how they wait. Local work runs in place for the
+The client's runner drives the flow; this module only executes the instructions
+that are particular to transfers. Local work runs in place for the
 sync client and in a worker thread for the asyncio client; parallel sub-flows run one
 after the other, or concurrently with a bound.
 """
@@ -29,21 +29,9 @@ def upload_options(upload: Upload[Any], options: CallOptions) -> CallOptions:
 
 def run_sync(runner: SyncRunner, flow: TransferFlow[T], options: CallOptions) -> T:
     """Run a transfer flow (or any plain flow) with blocking calls and return its result."""
-    value: Any = None
-    error: Exception | None = None
-    try:
-        while True:
-            try:
-                instruction = flow.send(value) if error is None else flow.throw(error)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            value, error = None, None
-            try:
-                value = _execute_sync(runner, instruction, options)
-            except Exception as raised:  # handed back to the flow
-                error = raised
-    finally:
-        flow.close()
+    return runner.run(
+        flow, options, execute=lambda instruction, opts: _execute_sync(runner, instruction, opts)
+    )
 
 
 def _execute_sync(runner: SyncRunner, instruction: Any, options: CallOptions) -> Any:
@@ -60,21 +48,9 @@ def _execute_sync(runner: SyncRunner, instruction: Any, options: CallOptions) ->
 
 async def run_async(runner: AsyncRunner, flow: TransferFlow[T], options: CallOptions) -> T:
     """Run a transfer flow (or any plain flow) with ``await`` and return its result."""
-    value: Any = None
-    error: Exception | None = None
-    try:
-        while True:
-            try:
-                instruction = flow.send(value) if error is None else flow.throw(error)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            value, error = None, None
-            try:
-                value = await _execute_async(runner, instruction, options)
-            except Exception as raised:  # handed back to the flow
-                error = raised
-    finally:
-        flow.close()
+    return await runner.run(
+        flow, options, execute=lambda instruction, opts: _execute_async(runner, instruction, opts)
+    )
 
 
 async def _execute_async(runner: AsyncRunner, instruction: Any, options: CallOptions) -> Any:
@@ -84,11 +60,8 @@ async def _execute_async(runner: AsyncRunner, instruction: Any, options: CallOpt
         return await _upload_async(runner, instruction, options)
     if isinstance(instruction, Parallel):
         return await _gather(runner, instruction, options)
-    if isinstance(instruction, Step):
-        return await runner.step(instruction, options)
-    if isinstance(instruction, Sleep):
-        await asyncio.sleep(instruction.seconds)
-        return None
+    if isinstance(instruction, (Step, Sleep)):
+        return await runner.execute(instruction, options)
     raise TypeError(f"a transfer flow cannot yield {instruction!r}")
 
 
