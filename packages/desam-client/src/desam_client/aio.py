@@ -90,27 +90,8 @@ class AsyncDeSAMClient(ClientBase):
     ) -> str:
         """Submit a job and return its id.
 
-        ``timeout`` is the job's run-time limit in seconds (None: none), not the RPC
-        deadline (that is ``call_timeout``). ``env``, ``labels`` and ``metadata`` map
-        ``str`` to ``str``; anything else is refused before sending. ``user_id`` None
-        records the job for the API key's own user.
-
-        A retried submission never creates a second job: each submission carries an
-        id in its metadata (``desam-submission-id``; pass ``submission_id`` to choose
-        it), and before sending again the client looks for a job with that id.
-
-        ``files`` ships local data with the job: ``{mount_path: local_path}`` (a file, or
-        a directory that is packed and unpacked there), as ``client.files.submit_job_with_files``
-        does; only bytes the scheduler lacks are uploaded. ``artifacts`` is something else:
-        names the scheduler merely records. The two cannot be combined.
-
-        Raises:
-            InvalidArgumentError: An argument is of the wrong type or out of range.
-            InsufficientResourcesError: The job can never fit the cluster.
-            SubmissionUnknownError: Every attempt ended without a reply; the job may
-                exist. ``client.find_submission(error.submission_id)`` tells.
-            FileNotFoundError: A path in ``files`` does not exist (nothing was sent).
-            FileTransferError: ``files`` could not be shipped (``QuotaExceededError``, ...).
+        The coroutine form of :meth:`DeSAMClient.submit_job`, which documents its arguments,
+        result and errors.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -145,7 +126,8 @@ class AsyncDeSAMClient(ClientBase):
     ) -> str | None:
         """The id of the job created by the submission ``submission_id``, or None if there is none.
 
-        Looks through the newest 1000 jobs visible to the key (of ``user_id`` if given).
+        The coroutine form of :meth:`DeSAMClient.find_submission`, which documents its arguments,
+        result and errors.
         """
         return await self._runner.run(
             ops.find_submission(submission_id, user_id), self._options(call_timeout, retry)
@@ -162,9 +144,8 @@ class AsyncDeSAMClient(ClientBase):
     ) -> Job:
         """Everything the scheduler records about the job.
 
-        Raises:
-            JobNotFoundError: No such job.
-            PermissionDeniedError: The job belongs to someone else.
+        The coroutine form of :meth:`DeSAMClient.get_info`, which documents its arguments,
+        result and errors.
         """
         return await self._runner.run(ops.get_info(job_id), self._options(call_timeout, retry))
 
@@ -180,8 +161,8 @@ class AsyncDeSAMClient(ClientBase):
     ) -> list[Job]:
         """One page of jobs, newest first.
 
-        ``status`` is a status name or :class:`JobStatus` (a misspelt name is an error,
-        not "any"); ``limit`` 0 asks for the scheduler's default page size.
+        The coroutine form of :meth:`DeSAMClient.list_jobs`, which documents its arguments,
+        result and errors.
         """
         return await self._runner.run(
             ops.list_jobs(user_id, status, limit, offset), self._options(call_timeout, retry)
@@ -192,8 +173,8 @@ class AsyncDeSAMClient(ClientBase):
     ) -> bool:
         """Cancel a job: True if this call cancelled it, False if it had already ended.
 
-        Raises:
-            JobNotFoundError: No such job.
+        The coroutine form of :meth:`DeSAMClient.cancel`, which documents its arguments,
+        result and errors.
         """
         return await self._runner.run(ops.cancel(job_id), self._options(call_timeout, retry))
 
@@ -202,8 +183,8 @@ class AsyncDeSAMClient(ClientBase):
     ) -> JobList:
         """The jobs found among ``job_ids``, in request order.
 
-        The result is a ``list`` whose ``missing`` attribute names the ids the scheduler
-        did not return. Long lists are split over several requests.
+        The coroutine form of :meth:`DeSAMClient.batch_get_info`, which documents its arguments,
+        result and errors.
         """
         return await self._runner.run(ops.batch_get_info(job_ids), self._options(call_timeout, retry))
 
@@ -240,23 +221,8 @@ class AsyncDeSAMClient(ClientBase):
     ) -> Job:
         """Wait until the job is in a terminal state and return it.
 
-        Polls with an adaptive pause (0.2 s, growing up to 5 s while nothing changes);
-        ``poll_interval`` fixes the pause. A status this client does not know is not
-        terminal, so waiting goes on.
-
-        Args:
-            job_id: The job to wait for.
-            timeout: Give up after this many seconds (None: wait as long as it takes).
-            poll_interval: A fixed pause between polls, in seconds.
-            call_timeout: The per-attempt deadline of each poll.
-            retry: The retry policy of each poll.
-
-        Returns:
-            The job as it ended.
-
-        Raises:
-            WaitTimeoutError: It had not finished after ``timeout`` seconds (``.pending``).
-            JobNotFoundError: No such job, or not visible to this API key.
+        The coroutine form of :meth:`DeSAMClient.wait`, which documents its arguments,
+        result and errors.
         """
         flow = wt.wait(job_id, timeout, poll_interval)
         return await self._runner.run(flow, self._options(call_timeout, retry))
@@ -272,22 +238,8 @@ class AsyncDeSAMClient(ClientBase):
     ) -> AsyncIterator[Job]:
         """Yield each job once, as soon as it reaches a terminal state (``async for``).
 
-        Each poll round asks for every pending job in one BatchQueryJobs call (one per
-        500 ids); finished jobs are left out of later rounds. Duplicate ids count once.
-
-        Args:
-            job_ids: The jobs to watch.
-            timeout: Give up after this many seconds (None: no limit).
-            poll_interval: A fixed pause between rounds, in seconds (default: adaptive).
-            call_timeout: The per-attempt deadline of each poll.
-            retry: The retry policy of each poll.
-
-        Yields:
-            Finished jobs, in the order they were seen to finish.
-
-        Raises:
-            WaitTimeoutError: Some jobs had not finished after ``timeout`` seconds (``.pending``).
-            JobNotFoundError: The scheduler did not return one of the jobs.
+        The async-iterator form of :meth:`DeSAMClient.as_completed`, which documents its
+        arguments, what it yields and its errors; the arguments are checked when iteration starts.
         """
         flow = wt.as_completed(job_ids, timeout, poll_interval)
         async for job in self._runner.iterate(flow, self._options(call_timeout, retry)):
@@ -304,11 +256,8 @@ class AsyncDeSAMClient(ClientBase):
     ) -> list[Job]:
         """Wait until every job has ended; return them in request order (duplicates once).
 
-        Polls like :meth:`as_completed`.
-
-        Raises:
-            WaitTimeoutError: Some jobs had not finished after ``timeout`` seconds (``.pending``).
-            JobNotFoundError: The scheduler did not return one of the jobs.
+        The coroutine form of :meth:`DeSAMClient.wait_all`, which documents its arguments,
+        result and errors.
         """
         flow = wt.wait_all(job_ids, timeout, poll_interval)
         return await self._runner.run(flow, self._options(call_timeout, retry))
@@ -325,23 +274,8 @@ class AsyncDeSAMClient(ClientBase):
     ) -> AsyncIterator[str]:
         """Yield the job's log lines as they appear, until the job has ended (``async for``).
 
-        Once the job is in a terminal state the rest of its log is read and the
-        iterator stops; for a finished job with no output it stops at once. At most
-        ``batch_lines`` lines are held in memory at a time.
-
-        Args:
-            job_id: The job whose output to follow.
-            from_line: The first line to yield (0-based).
-            poll_interval: A fixed pause between polls, in seconds (default: adaptive).
-            batch_lines: How many lines to ask for per call.
-            call_timeout: The per-attempt deadline of each call.
-            retry: The retry policy of each call.
-
-        Yields:
-            Lines without their line end.
-
-        Raises:
-            JobNotFoundError: No such job.
+        The async-iterator form of :meth:`DeSAMClient.follow_logs`, which documents its
+        arguments, what it yields and its errors; the arguments are checked when iteration starts.
         """
         flow = wt.follow_logs(job_id, from_line, poll_interval, batch_lines)
         async for line in self._runner.iterate(flow, self._options(call_timeout, retry)):
@@ -357,22 +291,10 @@ class AsyncDeSAMClient(ClientBase):
         call_timeout: TimeoutArg = DEFAULT,
         retry: RetryArg = DEFAULT,
     ) -> AsyncIterator[Job]:
-        """Yield every matching job once, newest first, walking all pages (``async for``).
+        """Yield every matching job once, newest first, walking all pages of ``list_jobs`` (``async for``).
 
-        Jobs submitted during the walk shift the pages; repeats are dropped by job id,
-        so each job comes once, and the walk ends.
-
-        Args:
-            user_id: Only jobs recorded for this user.
-            status: Only jobs in this status (a name or :class:`JobStatus`).
-            labels: Only jobs carrying all these label pairs. The protocol has no label
-                filter: this one is applied by the client, so every page is still fetched.
-            page_size: Jobs per ListJobs call.
-            call_timeout: The per-attempt deadline of each call.
-            retry: The retry policy of each call.
-
-        Yields:
-            Jobs, newest first.
+        The async-iterator form of :meth:`DeSAMClient.iter_jobs`, which documents its
+        arguments, what it yields and its errors; the arguments are checked when iteration starts.
         """
         flow = wt.iter_jobs(user_id, status, labels, page_size)
         async for job in self._runner.iterate(flow, self._options(call_timeout, retry)):
