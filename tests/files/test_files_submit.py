@@ -243,6 +243,14 @@ def test_arguments_are_checked_before_anything_is_read(
     assert fake.request_count() == 0
 
 
+def test_an_empty_artifacts_list_goes_with_files(client: Any, fake: FakeScheduler, tmp_path: Path) -> None:
+    # Nothing would be lost, so an empty list (code that always passes one) is accepted.
+    (tmp_path / "f.txt").write_bytes(b"f")
+    job_id = client.submit_job("x", "true", artifacts=[], files={"f": tmp_path / "f.txt"})
+    assert fake.request_count("SubmitJobWithArtifacts") == 1
+    assert list(fake.get_job(job_id).artifacts) == []
+
+
 def test_submit_job_without_files_is_a_plain_submit(client: Any, fake: FakeScheduler) -> None:
     job_id = client.submit_job("plain", "true", artifacts=["dataset.zip"])
     assert fake.request_count("SubmitJob") == 1

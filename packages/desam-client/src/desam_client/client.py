@@ -114,7 +114,8 @@ class DeSAMClient(ClientBase):
         ``files`` ships local data with the job: ``{mount_path: local_path}`` (a file, or
         a directory that is packed and unpacked there), as ``client.files.submit_job_with_files``
         does; only bytes the scheduler lacks are uploaded. ``artifacts`` is something else:
-        names the scheduler merely records. The two cannot be combined.
+        names the scheduler merely records. Non-empty ``artifacts`` cannot be combined with
+        ``files`` (they would be lost: SubmitJobWithArtifacts has no such field).
 
         Raises:
             InvalidArgumentError: An argument is of the wrong type or out of range.
