@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
@@ -248,7 +249,7 @@ def test_an_empty_artifacts_list_goes_with_files(client: Any, fake: FakeSchedule
     (tmp_path / "f.txt").write_bytes(b"f")
     job_id = client.submit_job("x", "true", artifacts=[], files={"f": tmp_path / "f.txt"})
     assert fake.request_count("SubmitJobWithArtifacts") == 1
-    assert list(fake.get_job(job_id).artifacts) == []
+    assert list(fake.get_job(job_id).artifacts) == [hashlib.sha256(b"f").hexdigest()]  # the shipped blob
 
 
 def test_submit_job_without_files_is_a_plain_submit(client: Any, fake: FakeScheduler) -> None:
